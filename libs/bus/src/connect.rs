@@ -1,0 +1,14 @@
+//! Choosing the bus from a process's flags.
+
+use std::sync::Arc;
+
+use crate::{Bus, BusError, InProcessBus, NatsBus};
+
+/// NATS when `nats_url` is given; otherwise an in-process bus, whose messages never leave
+/// this process. The latter is right for `berthd` and for trying one service alone.
+pub async fn connect(nats_url: Option<&str>) -> Result<Arc<dyn Bus>, BusError> {
+    match nats_url {
+        Some(url) => Ok(Arc::new(NatsBus::connect(url).await?)),
+        None => Ok(Arc::new(InProcessBus::new())),
+    }
+}

@@ -1,0 +1,26 @@
+//! Fixtures for berth's tests that start real things: a `nats-server`, berth's own
+//! binaries. Every fixture is owned by one test and torn down on drop, even when the test
+//! fails, so tests run in parallel without sharing ports, directories or processes.
+//!
+//! A fixture that needs a tool fails loudly with the package to install; it never skips.
+
+mod child;
+mod nats;
+
+pub use child::{ChildGuard, wait_for_line};
+pub use nats::NatsServer;
+
+/// Panics with a message saying which Debian package provides a missing tool.
+pub fn require_tool(tool: &str, debian_package: &str) -> std::path::PathBuf {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(tool))
+            .find(|p| p.is_file())
+    });
+    found.unwrap_or_else(|| {
+        panic!(
+            "this test needs `{tool}`: apt-get install {debian_package} \
+             (the README's test command installs it)"
+        )
+    })
+}

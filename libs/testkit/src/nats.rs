@@ -1,0 +1,56 @@
+//! A real `nats-server` with JetStream, on a port the kernel picks, for one test.
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::{ChildGuard, require_tool, wait_for_line};
+
+/// A running `nats-server`; stopped and its store removed on drop.
+#[derive(Debug)]
+pub struct NatsServer {
+    url: String,
+    _process: ChildGuard,
+    _store: tempfile::TempDir,
+}
+
+impl NatsServer {
+    /// Starts a server on 127.0.0.1 and a random free port (`-p -1`), and returns once the
+    /// server says it listens: the port is read from its own log, so there is no window in
+    /// which another test could take it.
+    pub fn start() -> Self {
+        let bin = require_tool("nats-server", "nats-server");
+        let store = tempfile::tempdir().expect("temporary JetStream directory");
+        let mut child = Command::new(bin)
+            .args(["-a", "127.0.0.1", "-p", "-1", "-js", "-sd"])
+            .arg(store.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start nats-server");
+        let stderr = child.stderr.take().expect("piped stderr");
+        let guard = ChildGuard::new("nats-server", child);
+        let line = wait_for_line(
+            "nats-server",
+            stderr,
+            "Listening for client connections on",
+            Duration::from_secs(20),
+        )
+        .unwrap_or_else(|e| panic!("nats-server did not start: {e}"));
+        let addr = line
+            .rsplit(' ')
+            .next()
+            .expect("address at the end of the line")
+            .trim()
+            .to_owned();
+        NatsServer {
+            url: format!("nats://{addr}"),
+            _process: guard,
+            _store: store,
+        }
+    }
+
+    /// `nats://127.0.0.1:PORT`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+}

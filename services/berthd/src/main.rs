@@ -1,0 +1,175 @@
+//! `berthd`: all of berth in one process, the default for a single host.
+//!
+//! The five services run here exactly as they do apart; only the bus (in-process instead
+//! of NATS) and the addresses (unix sockets under the data root instead of TCP) differ.
+//! This binary is the one place that links the service crates together; the services
+//! themselves still talk only over gRPC and the bus.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use berth_bus::{Bus, InProcessBus};
+use berth_gateway::Host;
+use berth_rpc::Endpoint;
+use clap::Parser;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+/// berth, the whole engine in one process. Flags follow dockerd's where one exists.
+#[derive(Debug, Parser)]
+#[command(name = "berthd", version)]
+struct Args {
+    /// Root of all persistent state (images, containers, volumes).
+    #[arg(long, env = "BERTH_DATA_ROOT", default_value = "/var/lib/berth")]
+    data_root: PathBuf,
+    /// Where to serve the Docker API (repeatable): unix:///PATH or tcp://ADDR[:PORT].
+    #[arg(
+        short = 'H',
+        long = "host",
+        env = "BERTH_HOST",
+        default_value = "unix:///run/berth/berth.sock"
+    )]
+    hosts: Vec<Host>,
+    /// A label for this host, KEY=VALUE (repeatable), shown by `docker info`.
+    #[arg(long = "label", value_parser = parse_label)]
+    labels: Vec<(String, String)>,
+}
+
+fn parse_label(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .ok_or_else(|| format!("label {s:?} is not KEY=VALUE"))
+}
+
+/// How long a start may wait for its own runner to announce itself before reporting ready
+/// anyway (the runner is in this process: it normally takes microseconds).
+const RUNNER_ANNOUNCE_TIMEOUT: Duration = Duration::from_secs(5);
+
+fn socket(data_root: &Path, name: &str) -> Endpoint {
+    Endpoint::Unix(data_root.join("run").join(format!("{name}.sock")))
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let started = Instant::now();
+    let args = Args::parse();
+    let _telemetry = berth_telemetry::init(&berth_telemetry::TelemetryConfig::from_env("berthd"))?;
+    let shutdown = berth_rpc::shutdown::on_signals()?;
+    let root = std::path::absolute(&args.data_root).context("resolving --data-root")?;
+    std::fs::create_dir_all(&root).with_context(|| format!("creating {}", root.display()))?;
+
+    let bus: Arc<dyn Bus> = Arc::new(InProcessBus::new());
+    let image_store = socket(&root, "image-store");
+    let registry_proxy = socket(&root, "registry-proxy");
+
+    let mut services: JoinSet<(&'static str, anyhow::Result<()>)> = JoinSet::new();
+    let stop = shutdown.clone();
+    let config = berth_image_store::Config {
+        listen: image_store.clone(),
+        data_root: root.join("image-store"),
+        bus: bus.clone(),
+    };
+    services.spawn(async move {
+        (
+            "image-store",
+            berth_image_store::serve(config, stop)
+                .await
+                .map_err(Into::into),
+        )
+    });
+    let stop = shutdown.clone();
+    let config = berth_registry_proxy::Config {
+        listen: registry_proxy.clone(),
+        image_store: image_store.clone(),
+        bus: bus.clone(),
+    };
+    services.spawn(async move {
+        (
+            "registry-proxy",
+            berth_registry_proxy::serve(config, stop)
+                .await
+                .map_err(Into::into),
+        )
+    });
+    let stop = shutdown.clone();
+    let config = berth_builder::Config {
+        listen: socket(&root, "builder"),
+        scratch: root.join("builder"),
+        image_store: image_store.clone(),
+        registry_proxy,
+        bus: bus.clone(),
+    };
+    services.spawn(async move {
+        (
+            "builder",
+            berth_builder::serve(config, stop).await.map_err(Into::into),
+        )
+    });
+    let stop = shutdown.clone();
+    let config = berth_runner::Config {
+        listen: socket(&root, "runner"),
+        advertise: None,
+        data_root: root.join("runner"),
+        runner_id: None,
+        labels: args.labels.into_iter().collect(),
+        heartbeat_interval: Duration::from_secs(5),
+        bus: bus.clone(),
+    };
+    services.spawn(async move {
+        (
+            "runner",
+            berth_runner::serve(config, stop).await.map_err(Into::into),
+        )
+    });
+
+    let gateway = berth_gateway::Gateway::bind(
+        berth_gateway::Config {
+            hosts: args.hosts.clone(),
+            health_listen: None,
+            bus,
+        },
+        &shutdown,
+    )
+    .await?;
+    if !gateway.wait_for_runner(RUNNER_ANNOUNCE_TIMEOUT).await {
+        tracing::warn!("the runner has not announced itself; containers cannot run yet");
+    }
+    let stop = shutdown.clone();
+    services.spawn(async move { ("gateway", gateway.serve(stop).await.map_err(Into::into)) });
+
+    let hosts: Vec<String> = args.hosts.iter().map(ToString::to_string).collect();
+    tracing::info!(
+        data_root = %root.display(),
+        hosts = %hosts.join(","),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "berthd is ready"
+    );
+
+    supervise(services, shutdown).await
+}
+
+/// Waits for every service to stop. If one stops on its own, the others are stopped too:
+/// half an engine is worse than none, and the process manager can restart a whole one.
+async fn supervise(
+    mut services: JoinSet<(&'static str, anyhow::Result<()>)>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let mut first_error = None;
+    while let Some(done) = services.join_next().await {
+        let (name, result) = done.context("a service task panicked")?;
+        if !shutdown.is_cancelled() {
+            tracing::error!(service = name, "stopped on its own; stopping berthd");
+            shutdown.cancel();
+        }
+        if let Err(e) = result {
+            tracing::error!(service = name, error = %format!("{e:#}"), "failed");
+            first_error.get_or_insert(e.context(format!("{name} failed")));
+        }
+    }
+    match first_error {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}

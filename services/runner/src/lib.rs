@@ -1,0 +1,105 @@
+//! The runner: the container lifecycle on one host. Many runners form a pool; gateways
+//! find them through their heartbeats on the bus and place containers on them.
+//!
+//! A runner owns its host's unpacked layers, containers, logs and networks, all under its
+//! data root. It never stores image content; layers come from the image store.
+
+mod heartbeat;
+mod host;
+mod service;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use berth_bus::Bus;
+use berth_proto::v1::runner_server::RunnerServer;
+use berth_rpc::{Endpoint, Listener};
+use tokio_util::sync::CancellationToken;
+
+pub use host::{CgroupVersion, HostFacts};
+
+/// What a runner needs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: Endpoint,
+    /// The address gateways dial, when it differs from `listen` (e.g. `0.0.0.0` or NAT).
+    pub advertise: Option<Endpoint>,
+    pub data_root: PathBuf,
+    /// A stable name in the pool; by default one is made once and kept in the data root.
+    pub runner_id: Option<String>,
+    /// Operator labels, shown by `docker info` and used for placement.
+    pub labels: HashMap<String, String>,
+    pub heartbeat_interval: Duration,
+    pub bus: Arc<dyn Bus>,
+}
+
+/// Why a runner could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum RunnerError {
+    #[error("cannot use the data root {path}: {source}")]
+    DataRoot {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Rpc(#[from] berth_rpc::RpcError),
+    #[error("cannot announce the runner on the bus: {0}")]
+    Bus(#[from] berth_bus::BusError),
+}
+
+/// Serves until `shutdown` is cancelled, announcing itself on the bus meanwhile.
+pub async fn serve(config: Config, shutdown: CancellationToken) -> Result<(), RunnerError> {
+    let data_err = |source| RunnerError::DataRoot {
+        path: config.data_root.clone(),
+        source,
+    };
+    std::fs::create_dir_all(&config.data_root).map_err(data_err)?;
+    let runner_id = match config.runner_id {
+        Some(id) => id,
+        None => stable_id(&config.data_root).map_err(data_err)?,
+    };
+    let facts = HostFacts::read(std::path::Path::new("/"));
+    let listener = Listener::bind(&config.listen).await?;
+    let address = config
+        .advertise
+        .unwrap_or_else(|| listener.endpoint().clone())
+        .to_string();
+    let beats = heartbeat::start(
+        config.bus.clone(),
+        runner_id.clone(),
+        address,
+        config.heartbeat_interval,
+        &facts,
+        shutdown.clone(),
+    )
+    .await?;
+    let service = RunnerServer::new(service::RunnerService {
+        runner_id,
+        data_root: config.data_root,
+        facts,
+        labels: config.labels,
+    });
+    let served = berth_rpc::serve_service(listener, service, shutdown.cancelled_owned()).await;
+    let _ = beats.await;
+    served?;
+    Ok(())
+}
+
+/// The runner's ID, made on first start and kept, so a restarted runner is the same
+/// member of the pool and finds its containers again.
+fn stable_id(data_root: &std::path::Path) -> std::io::Result<String> {
+    let path = data_root.join("runner-id");
+    match std::fs::read_to_string(&path) {
+        Ok(id) if !id.trim().is_empty() => Ok(id.trim().to_owned()),
+        Ok(_) | Err(_) => {
+            let id = uuid::Uuid::new_v4().simple().to_string();
+            let tmp = data_root.join("runner-id.tmp");
+            std::fs::write(&tmp, &id)?;
+            std::fs::rename(&tmp, &path)?;
+            Ok(id)
+        }
+    }
+}

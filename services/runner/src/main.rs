@@ -1,0 +1,62 @@
+//! `berth-runner` as its own process: one per host of the pool.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::Parser;
+
+/// berth's container runner for this host.
+#[derive(Debug, Parser)]
+#[command(name = "berth-runner", version)]
+struct Args {
+    /// gRPC address to serve: tcp://HOST:PORT or unix:///PATH.
+    #[arg(long, env = "BERTH_LISTEN", default_value = "tcp://127.0.0.1:7104")]
+    listen: berth_rpc::Endpoint,
+    /// The address gateways should dial, when it is not --listen.
+    #[arg(long, env = "BERTH_ADVERTISE")]
+    advertise: Option<berth_rpc::Endpoint>,
+    /// Directory for layers, containers, logs and networks of this host.
+    #[arg(long, env = "BERTH_DATA_ROOT", default_value = "/var/lib/berth/runner")]
+    data_root: PathBuf,
+    /// This runner's name in the pool (default: made once, kept in the data root).
+    #[arg(long, env = "BERTH_RUNNER_ID")]
+    runner_id: Option<String>,
+    /// A label for placement and `docker info`, KEY=VALUE (repeatable).
+    #[arg(long = "label", value_parser = parse_label)]
+    labels: Vec<(String, String)>,
+    /// Seconds between heartbeats.
+    #[arg(long, env = "BERTH_HEARTBEAT_SECONDS", default_value_t = 5)]
+    heartbeat_seconds: u64,
+    /// The NATS bus; without it no gateway elsewhere can find this runner.
+    #[arg(long, env = "BERTH_NATS_URL")]
+    nats: Option<String>,
+}
+
+fn parse_label(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .ok_or_else(|| format!("label {s:?} is not KEY=VALUE"))
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let _telemetry =
+        berth_telemetry::init(&berth_telemetry::TelemetryConfig::from_env("berth-runner"))?;
+    let shutdown = berth_rpc::shutdown::on_signals()?;
+    let bus = berth_bus::connect(args.nats.as_deref())
+        .await
+        .context("connecting to the bus")?;
+    let config = berth_runner::Config {
+        listen: args.listen,
+        advertise: args.advertise,
+        data_root: args.data_root,
+        runner_id: args.runner_id,
+        labels: args.labels.into_iter().collect(),
+        heartbeat_interval: Duration::from_secs(args.heartbeat_seconds.max(1)),
+        bus,
+    };
+    berth_runner::serve(config, shutdown).await?;
+    Ok(())
+}
