@@ -30,6 +30,15 @@ pub trait Bus: Send + Sync + std::fmt::Debug + 'static {
     /// Durable messages matching `pattern` stored at or after `since`, oldest first, then
     /// live ones as they are persisted: `docker events --since` without gaps or repeats.
     async fn replay(&self, pattern: &str, since: SystemTime) -> Result<Subscription, BusError>;
+
+    /// Like [`Bus::replay`] but finite: the durable messages stored from `since` up to this
+    /// call, then the stream ends. `docker events --until <past>` must end even when
+    /// nothing more is ever published.
+    async fn replay_stored(
+        &self,
+        pattern: &str,
+        since: SystemTime,
+    ) -> Result<Subscription, BusError>;
 }
 
 /// Typed, traced publishing on top of any [`Bus`].

@@ -124,13 +124,7 @@ impl Bus for InProcessBus {
         // History and the live subscription are taken under one lock: nothing persisted in
         // between can be missed or seen twice.
         let mut state = self.state();
-        let past: Vec<Message> = state
-            .history
-            .iter()
-            .filter(|m| m.stored_at.is_some_and(|t| t >= since))
-            .filter(|m| subjects::matches(pattern, &m.subject))
-            .cloned()
-            .collect();
+        let past = stored(&state, pattern, since);
         let live = self.add(&mut state, pattern, None);
         let live = futures::StreamExt::filter(live, |m| std::future::ready(is_durable(&m.subject)));
         Ok(Subscription::new(futures::StreamExt::chain(
@@ -138,4 +132,24 @@ impl Bus for InProcessBus {
             live,
         )))
     }
+
+    async fn replay_stored(
+        &self,
+        pattern: &str,
+        since: SystemTime,
+    ) -> Result<Subscription, BusError> {
+        subjects::validate(pattern, true)?;
+        let past = stored(&self.state(), pattern, since);
+        Ok(Subscription::new(futures::stream::iter(past)))
+    }
+}
+
+fn stored(state: &State, pattern: &str, since: SystemTime) -> Vec<Message> {
+    state
+        .history
+        .iter()
+        .filter(|m| m.stored_at.is_some_and(|t| t >= since))
+        .filter(|m| subjects::matches(pattern, &m.subject))
+        .cloned()
+        .collect()
 }

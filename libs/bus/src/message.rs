@@ -63,6 +63,13 @@ impl Subscription {
     }
 }
 
+impl Subscription {
+    /// A subscription that has already ended.
+    pub fn empty() -> Self {
+        Subscription::new(futures::stream::empty())
+    }
+}
+
 impl std::fmt::Debug for Subscription {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Subscription").finish_non_exhaustive()

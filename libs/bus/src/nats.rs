@@ -149,6 +149,50 @@ impl Bus for NatsBus {
     }
 
     async fn replay(&self, pattern: &str, since: SystemTime) -> Result<Subscription, BusError> {
+        let (_, messages) = self.stored_from(pattern, since).await?;
+        Ok(Subscription::new(messages.map(|(m, _)| m)))
+    }
+
+    async fn replay_stored(
+        &self,
+        pattern: &str,
+        since: SystemTime,
+    ) -> Result<Subscription, BusError> {
+        let (pending, messages) = self.stored_from(pattern, since).await?;
+        if pending == 0 {
+            return Ok(Subscription::new(futures::stream::empty()));
+        }
+        // Each delivery says how many matching messages were still pending after it; the
+        // one with none left is the last stored when the consumer was made... or later,
+        // which is as good: it was stored before the caller saw the stream end.
+        let messages = Box::pin(messages);
+        Ok(Subscription::new(futures::stream::unfold(
+            (messages, false),
+            |(mut messages, done)| async move {
+                if done {
+                    return None;
+                }
+                let (m, left) = messages.next().await?;
+                Some((m, (messages, left == 0)))
+            },
+        )))
+    }
+}
+
+impl NatsBus {
+    /// An ordered consumer over the events stream from `since`: how many matching messages
+    /// it has to deliver, and the messages, each with the number still pending after it.
+    async fn stored_from(
+        &self,
+        pattern: &str,
+        since: SystemTime,
+    ) -> Result<
+        (
+            u64,
+            impl futures::Stream<Item = (Message, u64)> + Send + 'static,
+        ),
+        BusError,
+    > {
         subjects::validate(pattern, true)?;
         let nanos = since
             .duration_since(UNIX_EPOCH)
@@ -158,7 +202,7 @@ impl Bus for NatsBus {
             .map_err(|e| BusError::nats("replay", pattern, e))?;
         // An ordered consumer is ephemeral and recreated by the client on gaps: exactly
         // the in-order, no-repeat view that `docker events` needs.
-        let consumer = self
+        let mut consumer = self
             .events
             .create_consumer(consumer::pull::OrderedConfig {
                 filter_subject: pattern.to_owned(),
@@ -167,22 +211,29 @@ impl Bus for NatsBus {
             })
             .await
             .map_err(|e| BusError::nats("replay", pattern, e))?;
+        let pending = consumer
+            .info()
+            .await
+            .map_err(|e| BusError::nats("replay", pattern, e))?
+            .num_pending;
         let messages = consumer
             .messages()
             .await
             .map_err(|e| BusError::nats("replay", pattern, e))?;
         let subject = pattern.to_owned();
-        Ok(Subscription::new(messages.filter_map(move |m| {
+        let messages = messages.filter_map(move |m| {
             let out = match m {
                 Ok(m) => {
-                    let stored_at = m.info().ok().map(|i| {
+                    let info = m.info().ok();
+                    let left = info.as_ref().map(|i| i.pending).unwrap_or_default();
+                    let stored_at = info.map(|i| {
                         UNIX_EPOCH
                             + Duration::from_nanos(i.published.unix_timestamp_nanos().max(0) as u64)
                     });
                     let mut msg =
                         from_nats(m.subject.as_str(), m.headers.as_ref(), m.payload.clone());
                     msg.stored_at = stored_at;
-                    Some(msg)
+                    Some((msg, left))
                 }
                 Err(e) => {
                     tracing::warn!(pattern = %subject, error = %e, "event replay interrupted");
@@ -190,6 +241,7 @@ impl Bus for NatsBus {
                 }
             };
             std::future::ready(out)
-        })))
+        });
+        Ok((pending, messages))
     }
 }

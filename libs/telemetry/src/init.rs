@@ -49,24 +49,42 @@ pub struct TelemetryGuard {
 }
 
 impl TelemetryGuard {
-    /// Flushes and stops the exporter now (also done on drop).
-    pub fn shutdown(self) {
-        drop(self);
-    }
-
-    /// Exports every finished span now; for tests and for a clean exit.
-    pub fn flush(&self) {
-        if let Err(e) = self.provider.force_flush() {
+    /// Exports every finished span now. Async because the exporter needs the runtime to
+    /// send: blocking a runtime thread on it could starve the very task doing the export.
+    pub async fn flush(&self) {
+        let provider = self.provider.clone();
+        let flushed = tokio::task::spawn_blocking(move || provider.force_flush()).await;
+        if let Ok(Err(e)) = flushed {
             tracing::warn!(error = %e, "flushing spans failed");
         }
+    }
+
+    /// Flushes and stops the exporter, waiting without blocking the runtime.
+    pub async fn shutdown(self) {
+        let provider = self.provider.clone();
+        let _ = tokio::task::spawn_blocking(move || provider.shutdown()).await;
+        // Drop then finds the provider shut down already and returns at once.
     }
 }
 
 impl Drop for TelemetryGuard {
     fn drop(&mut self) {
-        if let Err(e) = self.provider.shutdown() {
-            // Nothing left to tell but stderr: the subscriber may be gone already.
-            eprintln!("berth: shutting the trace exporter down failed: {e}");
+        let provider = self.provider.clone();
+        let stop = move || {
+            if let Err(e) = provider.shutdown() {
+                if !matches!(e, opentelemetry_sdk::error::OTelSdkError::AlreadyShutdown) {
+                    // Nothing left to tell but stderr: the subscriber may be gone already.
+                    eprintln!("berth: shutting the trace exporter down failed: {e}");
+                }
+            }
+        };
+        // The exporter sends on the runtime; a multi-threaded one keeps sending while this
+        // thread waits. A single-threaded one cannot, so there the last spans are given up
+        // rather than stalling exit: use `shutdown().await` before the end instead.
+        match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+            Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(stop),
+            Ok(_) => {}
+            Err(_) => stop(),
         }
     }
 }

@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use axum::ServiceExt as _;
 use axum::body::Body;
+use axum::response::IntoResponse as _;
 use berth_bus::Bus;
 use http::Request;
 use tokio_util::sync::CancellationToken;
@@ -102,7 +103,7 @@ impl Gateway {
             async move {
                 match api::version::strip_prefix(req) {
                     Ok(req) => router.oneshot(req).await,
-                    Err(refusal) => Ok(refusal),
+                    Err(refusal) => Ok(refusal.into_response()),
                 }
             }
         });

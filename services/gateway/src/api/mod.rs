@@ -1,5 +1,7 @@
 //! The Docker Engine API routes. One module per route group, as in moby's own router.
 
+mod events;
+pub mod filters;
 mod system;
 pub mod version;
 
@@ -15,6 +17,7 @@ use crate::state::AppState;
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(system::routes())
+        .merge(events::routes())
         .fallback(unknown_endpoint)
         .with_state(state)
 }

@@ -4,7 +4,6 @@
 //! berth does not speak is refused with Docker's own wording, which clients recognise.
 
 use axum::body::Body;
-use axum::response::{IntoResponse, Response};
 use http::{Request, Uri};
 
 use crate::error::ApiError;
@@ -28,7 +27,7 @@ impl ApiVersion {
 
 /// What came before routing: either the request with its path made version-free, or an
 /// error response for a version berth does not serve.
-pub fn strip_prefix(mut req: Request<Body>) -> Result<Request<Body>, Response> {
+pub fn strip_prefix(mut req: Request<Body>) -> Result<Request<Body>, ApiError> {
     let path = req.uri().path();
     let Some(rest) = path.strip_prefix("/v") else {
         return Ok(req);
@@ -41,18 +40,15 @@ pub fn strip_prefix(mut req: Request<Body>) -> Result<Request<Body>, Response> {
         // Not a version prefix (e.g. `/volumes`): route as it is.
         return Ok(req);
     };
-    check(asked, version).map_err(IntoResponse::into_response)?;
+    check(asked, version)?;
     let new_path = match req.uri().query() {
         Some(q) => format!("{tail}?{q}"),
         None => tail.to_owned(),
     };
     let mut parts = req.uri().clone().into_parts();
-    parts.path_and_query = Some(new_path.parse().map_err(|_| {
-        ApiError::bad_request(format!("invalid request path {path:?}")).into_response()
-    })?);
-    *req.uri_mut() = Uri::from_parts(parts).map_err(|_| {
-        ApiError::bad_request(format!("invalid request path {path:?}")).into_response()
-    })?;
+    let invalid = || ApiError::bad_request(format!("invalid request path {path:?}"));
+    parts.path_and_query = Some(new_path.parse().map_err(|_| invalid())?);
+    *req.uri_mut() = Uri::from_parts(parts).map_err(|_| invalid())?;
     req.extensions_mut().insert(asked);
     Ok(req)
 }
@@ -82,7 +78,7 @@ mod tests {
         let req = Request::builder().uri(uri).body(Body::empty()).unwrap();
         strip_prefix(req)
             .map(|r| r.uri().to_string())
-            .map_err(|r| r.status())
+            .map_err(|e| e.status)
     }
 
     #[test]
