@@ -4,10 +4,16 @@
 //!
 //! A fixture that needs a tool fails loudly with the package to install; it never skips.
 
+mod berth_process;
+mod binary;
 mod child;
+mod docker_cli;
 mod nats;
 
+pub use berth_process::{Berthd, spawn_service};
+pub use binary::binary;
 pub use child::{ChildGuard, wait_for_line};
+pub use docker_cli::{docker, docker_command, printed};
 pub use nats::NatsServer;
 
 /// Panics with a message saying which Debian package provides a missing tool.

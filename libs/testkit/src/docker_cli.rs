@@ -1,0 +1,63 @@
+//! The real docker CLI, pointed at a berth gateway.
+
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+use crate::require_tool;
+
+/// How long one CLI call may take before the test calls it a hang.
+const CLI_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A `docker` command against `host`, with a private client config so the user's own
+/// contexts and credentials never leak in.
+pub fn docker_command(host: &str) -> Command {
+    let mut cmd = Command::new(require_tool("docker", "docker.io"));
+    cmd.arg("-H")
+        .arg(host)
+        .env(
+            "DOCKER_CONFIG",
+            std::env::temp_dir().join("berth-test-docker-config"),
+        )
+        .env_remove("DOCKER_HOST")
+        .env_remove("DOCKER_CONTEXT");
+    cmd
+}
+
+/// Runs `docker -H host args...` to completion; a CLI that hangs fails the test instead of
+/// hanging it.
+pub fn docker(host: &str, args: &[&str]) -> Output {
+    let child = docker_command(host)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start docker");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let pid = Pid::from_raw(child.id() as i32);
+    let waiter = std::thread::spawn(move || {
+        let out = child.wait_with_output();
+        let _ = tx.send(());
+        out
+    });
+    if rx.recv_timeout(CLI_TIMEOUT).is_err() {
+        let _ = kill(pid, Signal::SIGKILL);
+        panic!("docker {args:?} hung for {CLI_TIMEOUT:?}");
+    }
+    waiter
+        .join()
+        .expect("waiter thread")
+        .expect("docker output")
+}
+
+/// Everything the CLI printed, stdout then stderr, for assertions and failure messages.
+pub fn printed(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
