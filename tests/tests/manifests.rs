@@ -215,10 +215,10 @@ impl Invocation {
                 if let Some(v) = args.next() {
                     values.push(v.clone());
                 }
-            } else if let Some((name, v)) = arg.split_once('=') {
-                if names.contains(&name) {
-                    values.push(v.to_owned());
-                }
+            } else if let Some((name, v)) = arg.split_once('=')
+                && names.contains(&name)
+            {
+                values.push(v.to_owned());
             }
         }
         values

@@ -71,11 +71,11 @@ impl Drop for TelemetryGuard {
     fn drop(&mut self) {
         let provider = self.provider.clone();
         let stop = move || {
-            if let Err(e) = provider.shutdown() {
-                if !matches!(e, opentelemetry_sdk::error::OTelSdkError::AlreadyShutdown) {
-                    // Nothing left to tell but stderr: the subscriber may be gone already.
-                    eprintln!("berth: shutting the trace exporter down failed: {e}");
-                }
+            if let Err(e) = provider.shutdown()
+                && !matches!(e, opentelemetry_sdk::error::OTelSdkError::AlreadyShutdown)
+            {
+                // Nothing left to tell but stderr: the subscriber may be gone already.
+                eprintln!("berth: shutting the trace exporter down failed: {e}");
             }
         };
         // The exporter sends on the runtime; a multi-threaded one keeps sending while this

@@ -6,12 +6,14 @@
 
 mod berth_process;
 mod binary;
+mod busybox;
 mod child;
 mod docker_cli;
 mod nats;
 
 pub use berth_process::{Berthd, spawn_service};
 pub use binary::binary;
+pub use busybox::{BusyboxImage, busybox_archive};
 pub use child::{ChildGuard, wait_for_line};
 pub use docker_cli::{docker, docker_command, printed};
 pub use nats::NatsServer;

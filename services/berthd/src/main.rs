@@ -128,6 +128,7 @@ async fn main() -> anyhow::Result<()> {
         berth_gateway::Config {
             hosts: args.hosts.clone(),
             health_listen: None,
+            image_store: image_store.clone(),
             bus,
         },
         &shutdown,

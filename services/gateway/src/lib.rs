@@ -44,6 +44,10 @@ pub enum GatewayError {
     Health(#[from] berth_rpc::RpcError),
 }
 
+/// The largest single gRPC answer the gateway accepts (an image config or a list of
+/// images; bulk data arrives as streams of small chunks).
+const MAX_MESSAGE_BYTES: usize = 64 << 20;
+
 /// What the gateway needs.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -51,6 +55,8 @@ pub struct Config {
     pub hosts: Vec<Host>,
     /// Where to serve gRPC health, if anywhere.
     pub health_listen: Option<berth_rpc::Endpoint>,
+    /// The image store's gRPC address.
+    pub image_store: berth_rpc::Endpoint,
     pub bus: Arc<dyn Bus>,
 }
 
@@ -85,6 +91,10 @@ impl Gateway {
             state: AppState {
                 bus: config.bus,
                 runners,
+                image_store: berth_proto::v1::image_store_client::ImageStoreClient::new(
+                    berth_rpc::connect(&config.image_store)?,
+                )
+                .max_decoding_message_size(MAX_MESSAGE_BYTES),
             },
         })
     }

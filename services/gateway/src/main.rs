@@ -20,6 +20,13 @@ struct Args {
     /// which is enough to try it alone but finds no runners.
     #[arg(long, env = "BERTH_NATS_URL")]
     nats: Option<String>,
+    /// The image store's gRPC address.
+    #[arg(
+        long,
+        env = "BERTH_IMAGE_STORE",
+        default_value = "tcp://127.0.0.1:7101"
+    )]
+    image_store: berth_rpc::Endpoint,
     /// Also serve gRPC health here (for orchestrators' probes), e.g. tcp://0.0.0.0:7100.
     #[arg(long, env = "BERTH_HEALTH_LISTEN")]
     health_listen: Option<berth_rpc::Endpoint>,
@@ -37,6 +44,7 @@ async fn main() -> anyhow::Result<()> {
     let config = berth_gateway::Config {
         hosts: args.hosts,
         health_listen: args.health_listen,
+        image_store: args.image_store,
         bus,
     };
     berth_gateway::serve(config, shutdown).await?;

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use berth_bus::Bus;
+use berth_proto::v1::image_store_client::ImageStoreClient;
 use berth_proto::v1::runner_client::RunnerClient;
 use berth_rpc::{Endpoint, TracedChannel};
 
@@ -14,9 +15,15 @@ use crate::runner_pool::RunnerPool;
 pub struct AppState {
     pub bus: Arc<dyn Bus>,
     pub runners: RunnerPool,
+    pub image_store: ImageStoreClient<TracedChannel>,
 }
 
 impl AppState {
+    /// A client for the image store (cheap: clients share one connection).
+    pub fn image_store(&self) -> ImageStoreClient<TracedChannel> {
+        self.image_store.clone()
+    }
+
     /// A client for the least loaded live runner.
     pub fn any_runner(&self) -> Result<RunnerClient<TracedChannel>, ApiError> {
         let beat = self.runners.live().into_iter().next().ok_or_else(|| {

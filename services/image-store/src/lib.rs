@@ -3,15 +3,27 @@
 //! and garbage collection live here, in this service's own data root.
 //!
 //! Nothing else writes image content; other services read and write through its gRPC API.
-//! The RPCs are filled in by the image-store work; until then they answer UNIMPLEMENTED.
+
+mod blobs;
+mod bridge;
+mod error;
+mod meta;
+mod names;
+mod removal;
+mod service;
+mod store;
+mod transfer;
+mod views;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use berth_bus::Bus;
-use berth_proto::v1::image_store_server::{ImageStore, ImageStoreServer};
+use berth_proto::v1::image_store_server::ImageStoreServer;
 use berth_rpc::{Endpoint, Listener};
 use tokio_util::sync::CancellationToken;
+
+pub use error::StoreError;
 
 /// What the image store needs.
 #[derive(Debug, Clone)]
@@ -25,31 +37,37 @@ pub struct Config {
 /// Why the image store could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum ImageStoreError {
-    #[error("cannot create the data root {path}: {source}")]
-    DataRoot {
+    #[error("cannot open the image store in {path}: {source}")]
+    Open {
         path: PathBuf,
         #[source]
-        source: std::io::Error,
+        source: StoreError,
     },
     #[error(transparent)]
     Rpc(#[from] berth_rpc::RpcError),
 }
 
-#[derive(Debug)]
-struct ImageStoreService {
-    _bus: Arc<dyn Bus>,
-}
-
-impl ImageStore for ImageStoreService {}
+/// The largest single message the store accepts or sends: a manifest or a config.
+/// Bulk data travels as streams of chunks well below it.
+const MAX_MESSAGE_BYTES: usize = 64 << 20;
 
 /// Serves until `shutdown` is cancelled.
 pub async fn serve(config: Config, shutdown: CancellationToken) -> Result<(), ImageStoreError> {
-    std::fs::create_dir_all(&config.data_root).map_err(|source| ImageStoreError::DataRoot {
-        path: config.data_root.clone(),
-        source,
-    })?;
+    let root = config.data_root.clone();
+    let store = tokio::task::spawn_blocking(move || store::Store::open(&root, config.bus))
+        .await
+        .map_err(|e| ImageStoreError::Open {
+            path: config.data_root.clone(),
+            source: StoreError::InvalidArgument(e.to_string()),
+        })?
+        .map_err(|source| ImageStoreError::Open {
+            path: config.data_root.clone(),
+            source,
+        })?;
     let listener = Listener::bind(&config.listen).await?;
-    let service = ImageStoreServer::new(ImageStoreService { _bus: config.bus });
+    let service = ImageStoreServer::new(service::ImageStoreService::new(Arc::new(store)))
+        .max_decoding_message_size(MAX_MESSAGE_BYTES)
+        .max_encoding_message_size(MAX_MESSAGE_BYTES);
     berth_rpc::serve_service(listener, service, shutdown.cancelled_owned()).await?;
     Ok(())
 }

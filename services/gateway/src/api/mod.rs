@@ -2,6 +2,8 @@
 
 mod events;
 pub mod filters;
+mod images;
+pub mod query;
 mod system;
 pub mod version;
 
@@ -18,6 +20,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(system::routes())
         .merge(events::routes())
+        .merge(images::routes())
         .fallback(unknown_endpoint)
         .with_state(state)
 }
