@@ -483,3 +483,89 @@ fn write_raw_tar(path: &Path, entries: &[(&str, &[u8])]) {
     out.resize(out.len() + 1024, 0);
     std::fs::write(path, out).unwrap();
 }
+
+#[test]
+fn filters_prune_and_image_events() {
+    let berthd = Berthd::start();
+    let host = berthd.docker_host();
+    let since = {
+        let d = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap();
+        format!("{}.{:09}", d.as_secs(), d.subsec_nanos())
+    };
+    let busybox = loaded_busybox(&berthd);
+    let rootfs = rootfs_tar(berthd.dir());
+    let imported = ok(&host, &["import", rootfs.to_str().unwrap()]);
+    ok(&host, &["tag", "busybox", "team/app:1"]);
+
+    let dangling = ok(
+        &host,
+        &["images", "-q", "--no-trunc", "--filter", "dangling=true"],
+    );
+    assert_eq!(dangling, imported, "the untagged import is dangling");
+    let by_ref = ok(
+        &host,
+        &[
+            "images",
+            "--format",
+            "{{.Repository}}:{{.Tag}}",
+            "--filter",
+            "reference=team/*",
+        ],
+    );
+    assert_eq!(by_ref, "team/app:1");
+    let bad = fails(&host, &["images", "--filter", "colour=red"]);
+    assert!(bad.contains("invalid filter 'colour'"), "{bad}");
+
+    let pruned = ok(&host, &["image", "prune", "-f"]);
+    assert!(pruned.contains(&format!("deleted: {imported}")), "{pruned}");
+    let left = ok(
+        &host,
+        &[
+            "images",
+            "--no-trunc",
+            "--format",
+            "{{.ID}} {{.Repository}}:{{.Tag}}",
+        ],
+    );
+    let mut left: Vec<&str> = left.lines().collect();
+    left.sort();
+    let id = &busybox.image_id;
+    assert_eq!(
+        left,
+        [format!("{id} busybox:latest"), format!("{id} team/app:1")],
+        "tagged images survive a prune"
+    );
+
+    let until = {
+        let d = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap();
+        format!("{}.{:09}", d.as_secs(), d.subsec_nanos())
+    };
+    let events = ok(
+        &host,
+        &[
+            "events",
+            "--since",
+            &since,
+            "--until",
+            &until,
+            "--filter",
+            "type=image",
+            "--format",
+            "{{.Action}} {{.Actor.Attributes.name}}",
+        ],
+    );
+    let lines: Vec<&str> = events.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "load busybox:latest",
+            "import <no value>",
+            "tag team/app:1",
+            "delete <no value>"
+        ]
+    );
+}
