@@ -6,7 +6,9 @@
 
 mod heartbeat;
 mod host;
+pub mod rootfs;
 mod service;
+pub mod snapshots;
 
 use std::collections::HashMap;
 use std::path::PathBuf;

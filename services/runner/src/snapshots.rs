@@ -1,0 +1,265 @@
+//! Unpacked layers, once per host: `snapshots/<chain id>/fs`, each holding one layer's
+//! files with overlayfs whiteouts, shared read-only by every container of every image
+//! that has that chain. A container's root is an overlay of them with its own upper dir.
+//!
+//! A snapshot is visible only once complete: the layer is downloaded to a temporary file
+//! and its digest checked, unpacked into a staging directory, its diff ID checked, then
+//! renamed into place. Two creates of the same image wait for one unpack.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use berth_oci::{Digest, DigestWriter};
+use berth_proto::v1::image_store_client::ImageStoreClient;
+use berth_proto::v1::{Descriptor, ReadBlobRequest};
+use berth_rpc::TracedChannel;
+use futures::StreamExt;
+use tokio::io::AsyncWriteExt;
+
+/// Why a snapshot could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("fetching layer {digest} from the image store: {status}")]
+    Fetch {
+        digest: String,
+        status: tonic::Status,
+    },
+    #[error(
+        "layer {digest} arrived corrupted: expected {expected} got {actual}; try again, and check the image store's disk if it repeats"
+    )]
+    Corrupt {
+        digest: String,
+        expected: String,
+        actual: String,
+    },
+    #[error("unpacking layer {digest}: {source}")]
+    Unpack {
+        digest: String,
+        #[source]
+        source: berth_layer::LayerError,
+    },
+    #[error("the image has {layers} layers but {diff_ids} diff IDs in its config")]
+    Mismatch { layers: usize, diff_ids: usize },
+    #[error("invalid digest: {0}")]
+    Digest(#[from] berth_oci::OciError),
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> SnapshotError + '_ {
+    move |source| SnapshotError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// The chain ID of a layer stack (OCI image spec): the identity of "these layers, in
+/// this order", which is what an unpacked directory stands for.
+pub fn chain_ids(diff_ids: &[Digest]) -> Vec<Digest> {
+    let mut out: Vec<Digest> = Vec::with_capacity(diff_ids.len());
+    for diff in diff_ids {
+        let next = match out.last() {
+            None => diff.clone(),
+            Some(parent) => Digest::of(format!("{parent} {diff}").as_bytes()),
+        };
+        out.push(next);
+    }
+    out
+}
+
+/// The host's unpacked layers.
+#[derive(Debug)]
+pub struct Snapshots {
+    root: PathBuf,
+    // Held only to look up or insert a lock, never across an await.
+    unpacking: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl Snapshots {
+    pub fn open(root: &Path) -> Result<Self, SnapshotError> {
+        std::fs::create_dir_all(root.join("tmp")).map_err(io(root))?;
+        // Leftovers of a crash mid-unpack: never visible, safe to drop.
+        let tmp = root.join("tmp");
+        for entry in std::fs::read_dir(&tmp).map_err(io(&tmp))?.flatten() {
+            let _ = std::fs::remove_dir_all(entry.path())
+                .or_else(|_| std::fs::remove_file(entry.path()));
+        }
+        Ok(Snapshots {
+            root: root.to_owned(),
+            unpacking: Mutex::default(),
+        })
+    }
+
+    /// The directory of the snapshot for `chain`.
+    pub fn dir(&self, chain: &Digest) -> PathBuf {
+        self.root.join(chain.hex()).join("fs")
+    }
+
+    fn lock(&self, chain: &Digest) -> Arc<tokio::sync::Mutex<()>> {
+        let mut map = self.unpacking.lock().unwrap_or_else(|p| p.into_inner());
+        map.retain(|_, l| Arc::strong_count(l) > 1);
+        map.entry(chain.to_string()).or_default().clone()
+    }
+
+    /// Makes sure every layer is unpacked; returns their directories, bottom layer first.
+    pub async fn ensure(
+        &self,
+        store: &mut ImageStoreClient<TracedChannel>,
+        layers: &[Descriptor],
+        diff_ids: &[Digest],
+    ) -> Result<Vec<PathBuf>, SnapshotError> {
+        if layers.len() != diff_ids.len() {
+            return Err(SnapshotError::Mismatch {
+                layers: layers.len(),
+                diff_ids: diff_ids.len(),
+            });
+        }
+        let mut dirs = Vec::new();
+        for ((layer, diff_id), chain) in layers.iter().zip(diff_ids).zip(chain_ids(diff_ids)) {
+            let dir = self.dir(&chain);
+            if !dir.is_dir() {
+                let lock = self.lock(&chain);
+                let _held = lock.lock().await;
+                if !dir.is_dir() {
+                    self.unpack(store, layer, diff_id, &dir).await?;
+                }
+            }
+            dirs.push(dir);
+        }
+        Ok(dirs)
+    }
+
+    async fn unpack(
+        &self,
+        store: &mut ImageStoreClient<TracedChannel>,
+        layer: &Descriptor,
+        diff_id: &Digest,
+        dir: &Path,
+    ) -> Result<(), SnapshotError> {
+        let digest: Digest = layer
+            .digest
+            .as_ref()
+            .map(|d| d.value.as_str())
+            .unwrap_or("")
+            .parse()?;
+        let download = self
+            .root
+            .join("tmp")
+            .join(format!("{}.layer", uuid::Uuid::new_v4().simple()));
+        let fetched = self.fetch(store, &digest, &download).await;
+        let result = match fetched {
+            Ok(()) => {
+                let (download, dir, diff_id, digest) = (
+                    download.clone(),
+                    dir.to_owned(),
+                    diff_id.clone(),
+                    digest.clone(),
+                );
+                tokio::task::spawn_blocking(move || unpack_file(&download, &dir, &diff_id, &digest))
+                    .await
+                    .map_err(|e| SnapshotError::Io {
+                        path: PathBuf::from("unpack task"),
+                        source: std::io::Error::other(e.to_string()),
+                    })?
+            }
+            Err(e) => Err(e),
+        };
+        let _ = tokio::fs::remove_file(&download).await;
+        result
+    }
+
+    /// Streams a blob into `path`, checking its digest on the way.
+    async fn fetch(
+        &self,
+        store: &mut ImageStoreClient<TracedChannel>,
+        digest: &Digest,
+        path: &Path,
+    ) -> Result<(), SnapshotError> {
+        let fetch_err = |status| SnapshotError::Fetch {
+            digest: digest.to_string(),
+            status,
+        };
+        let mut stream = store
+            .read_blob(ReadBlobRequest {
+                digest: Some(berth_proto::v1::Digest {
+                    value: digest.to_string(),
+                }),
+                offset: 0,
+            })
+            .await
+            .map_err(fetch_err)?
+            .into_inner();
+        let mut file = tokio::fs::File::create(path).await.map_err(io(path))?;
+        let mut hasher = DigestWriter::new(std::io::sink());
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(fetch_err)?;
+            std::io::Write::write_all(&mut hasher, &chunk.data).map_err(io(path))?;
+            file.write_all(&chunk.data).await.map_err(io(path))?;
+        }
+        file.flush().await.map_err(io(path))?;
+        let (_, actual, _) = hasher.finish();
+        if actual != *digest {
+            return Err(SnapshotError::Corrupt {
+                digest: digest.to_string(),
+                expected: digest.to_string(),
+                actual: actual.to_string(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Unpacks a downloaded layer into `dir` via a staging directory; checks the diff ID.
+fn unpack_file(
+    download: &Path,
+    dir: &Path,
+    diff_id: &Digest,
+    digest: &Digest,
+) -> Result<(), SnapshotError> {
+    let parent = dir.parent().unwrap_or(dir);
+    std::fs::create_dir_all(parent).map_err(io(parent))?;
+    let staging = parent.join("fs.staging");
+    let _ = std::fs::remove_dir_all(&staging);
+    let file = std::fs::File::open(download).map_err(io(download))?;
+    let options = berth_layer::ApplyOptions {
+        whiteout_format: berth_layer::WhiteoutFormat::Overlay,
+        ..Default::default()
+    };
+    let unpacked = berth_layer::apply_to_new_dir(file, &staging, &options).map_err(|source| {
+        SnapshotError::Unpack {
+            digest: digest.to_string(),
+            source,
+        }
+    })?;
+    let actual = format!("sha256:{}", unpacked.diff_id.hex());
+    if actual != diff_id.to_string() {
+        let _ = std::fs::remove_dir_all(&staging);
+        return Err(SnapshotError::Corrupt {
+            digest: digest.to_string(),
+            expected: format!("diff ID {diff_id}"),
+            actual,
+        });
+    }
+    std::fs::rename(&staging, dir).map_err(io(dir))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chain_ids_follow_the_image_spec() {
+        let a: Digest = format!("sha256:{}", "a".repeat(64)).parse().unwrap();
+        let b: Digest = format!("sha256:{}", "b".repeat(64)).parse().unwrap();
+        let ids = chain_ids(&[a.clone(), b.clone()]);
+        assert_eq!(ids[0], a, "the first chain ID is the first diff ID");
+        assert_eq!(ids[1], Digest::of(format!("{a} {b}").as_bytes()));
+        assert_ne!(chain_ids(&[b, a])[1], ids[1], "order matters");
+    }
+}
