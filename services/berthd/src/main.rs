@@ -6,11 +6,9 @@
 //! themselves still talk only over gRPC and the bus.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use berth_bus::{Bus, InProcessBus};
 use berth_gateway::Host;
 use berth_rpc::Endpoint;
 use clap::Parser;
@@ -33,14 +31,8 @@ struct Args {
     )]
     hosts: Vec<Host>,
     /// A label for this host, KEY=VALUE (repeatable), shown by `docker info`.
-    #[arg(long = "label", value_parser = parse_label)]
+    #[arg(long = "label", value_parser = berth_daemon::parse_key_value)]
     labels: Vec<(String, String)>,
-}
-
-fn parse_label(s: &str) -> Result<(String, String), String> {
-    s.split_once('=')
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .ok_or_else(|| format!("label {s:?} is not KEY=VALUE"))
 }
 
 /// How long a start may wait for its own runner to announce itself before reporting ready
@@ -55,12 +47,13 @@ fn socket(data_root: &Path, name: &str) -> Endpoint {
 async fn main() -> anyhow::Result<()> {
     let started = Instant::now();
     let args = Args::parse();
-    let _telemetry = berth_telemetry::init(&berth_telemetry::TelemetryConfig::from_env("berthd"))?;
-    let shutdown = berth_rpc::shutdown::on_signals()?;
+    // berthd is one process: its services share the in-process bus (no --nats).
+    let process = berth_daemon::start("berthd", &berth_daemon::BusArgs { nats: None }).await?;
+    let shutdown = process.shutdown.clone();
     let root = std::path::absolute(&args.data_root).context("resolving --data-root")?;
     std::fs::create_dir_all(&root).with_context(|| format!("creating {}", root.display()))?;
 
-    let bus: Arc<dyn Bus> = Arc::new(InProcessBus::new());
+    let bus = process.bus.clone();
     let image_store = socket(&root, "image-store");
     let registry_proxy = socket(&root, "registry-proxy");
 

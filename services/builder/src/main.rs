@@ -2,7 +2,6 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context as _;
 use clap::Parser;
 
 /// berth's Dockerfile builder.
@@ -29,27 +28,21 @@ struct Args {
         default_value = "tcp://127.0.0.1:7102"
     )]
     registry_proxy: berth_rpc::Endpoint,
-    /// The NATS bus for build events; without it events stay in this process.
-    #[arg(long, env = "BERTH_NATS_URL")]
-    nats: Option<String>,
+    #[command(flatten)]
+    bus: berth_daemon::BusArgs,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let _telemetry =
-        berth_telemetry::init(&berth_telemetry::TelemetryConfig::from_env("berth-builder"))?;
-    let shutdown = berth_rpc::shutdown::on_signals()?;
-    let bus = berth_bus::connect(args.nats.as_deref())
-        .await
-        .context("connecting to the bus")?;
+    let process = berth_daemon::start("berth-builder", &args.bus).await?;
     let config = berth_builder::Config {
         listen: args.listen,
         scratch: args.scratch,
         image_store: args.image_store,
         registry_proxy: args.registry_proxy,
-        bus,
+        bus: process.bus.clone(),
     };
-    berth_builder::serve(config, shutdown).await?;
+    berth_builder::serve(config, process.shutdown.clone()).await?;
     Ok(())
 }

@@ -1,6 +1,5 @@
 //! `berth-gateway`: the Docker API as its own process, for the distributed shape.
 
-use anyhow::Context as _;
 use berth_gateway::Host;
 use clap::Parser;
 
@@ -16,10 +15,8 @@ struct Args {
         default_value = "unix:///run/berth/berth.sock"
     )]
     hosts: Vec<Host>,
-    /// The NATS bus (runner heartbeats, events). Without it the gateway hears only itself,
-    /// which is enough to try it alone but finds no runners.
-    #[arg(long, env = "BERTH_NATS_URL")]
-    nats: Option<String>,
+    #[command(flatten)]
+    bus: berth_daemon::BusArgs,
     /// The image store's gRPC address.
     #[arg(
         long,
@@ -35,18 +32,13 @@ struct Args {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let _telemetry =
-        berth_telemetry::init(&berth_telemetry::TelemetryConfig::from_env("berth-gateway"))?;
-    let shutdown = berth_rpc::shutdown::on_signals()?;
-    let bus = berth_bus::connect(args.nats.as_deref())
-        .await
-        .context("connecting to the bus")?;
+    let process = berth_daemon::start("berth-gateway", &args.bus).await?;
     let config = berth_gateway::Config {
         hosts: args.hosts,
         health_listen: args.health_listen,
         image_store: args.image_store,
-        bus,
+        bus: process.bus.clone(),
     };
-    berth_gateway::serve(config, shutdown).await?;
+    berth_gateway::serve(config, process.shutdown.clone()).await?;
     Ok(())
 }

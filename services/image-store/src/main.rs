@@ -2,7 +2,6 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context as _;
 use clap::Parser;
 
 /// berth's image store: blobs, manifests, tags, build cache.
@@ -19,26 +18,19 @@ struct Args {
         default_value = "/var/lib/berth/image-store"
     )]
     data_root: PathBuf,
-    /// The NATS bus for image events; without it events stay in this process.
-    #[arg(long, env = "BERTH_NATS_URL")]
-    nats: Option<String>,
+    #[command(flatten)]
+    bus: berth_daemon::BusArgs,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let _telemetry = berth_telemetry::init(&berth_telemetry::TelemetryConfig::from_env(
-        "berth-image-store",
-    ))?;
-    let shutdown = berth_rpc::shutdown::on_signals()?;
-    let bus = berth_bus::connect(args.nats.as_deref())
-        .await
-        .context("connecting to the bus")?;
+    let process = berth_daemon::start("berth-image-store", &args.bus).await?;
     let config = berth_image_store::Config {
         listen: args.listen,
         data_root: args.data_root,
-        bus,
+        bus: process.bus.clone(),
     };
-    berth_image_store::serve(config, shutdown).await?;
+    berth_image_store::serve(config, process.shutdown.clone()).await?;
     Ok(())
 }

@@ -1,6 +1,5 @@
 //! `berth-registry-proxy` as its own process.
 
-use anyhow::Context as _;
 use clap::Parser;
 
 /// berth's gateway to upstream registries.
@@ -17,26 +16,19 @@ struct Args {
         default_value = "tcp://127.0.0.1:7101"
     )]
     image_store: berth_rpc::Endpoint,
-    /// The NATS bus for progress and image events; without it events stay in this process.
-    #[arg(long, env = "BERTH_NATS_URL")]
-    nats: Option<String>,
+    #[command(flatten)]
+    bus: berth_daemon::BusArgs,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let _telemetry = berth_telemetry::init(&berth_telemetry::TelemetryConfig::from_env(
-        "berth-registry-proxy",
-    ))?;
-    let shutdown = berth_rpc::shutdown::on_signals()?;
-    let bus = berth_bus::connect(args.nats.as_deref())
-        .await
-        .context("connecting to the bus")?;
+    let process = berth_daemon::start("berth-registry-proxy", &args.bus).await?;
     let config = berth_registry_proxy::Config {
         listen: args.listen,
         image_store: args.image_store,
-        bus,
+        bus: process.bus.clone(),
     };
-    berth_registry_proxy::serve(config, shutdown).await?;
+    berth_registry_proxy::serve(config, process.shutdown.clone()).await?;
     Ok(())
 }

@@ -3,7 +3,6 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::Context as _;
 use clap::Parser;
 
 /// berth's container runner for this host.
@@ -23,31 +22,19 @@ struct Args {
     #[arg(long, env = "BERTH_RUNNER_ID")]
     runner_id: Option<String>,
     /// A label for placement and `docker info`, KEY=VALUE (repeatable).
-    #[arg(long = "label", value_parser = parse_label)]
+    #[arg(long = "label", value_parser = berth_daemon::parse_key_value)]
     labels: Vec<(String, String)>,
     /// Seconds between heartbeats.
     #[arg(long, env = "BERTH_HEARTBEAT_SECONDS", default_value_t = 5)]
     heartbeat_seconds: u64,
-    /// The NATS bus; without it no gateway elsewhere can find this runner.
-    #[arg(long, env = "BERTH_NATS_URL")]
-    nats: Option<String>,
-}
-
-fn parse_label(s: &str) -> Result<(String, String), String> {
-    s.split_once('=')
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .ok_or_else(|| format!("label {s:?} is not KEY=VALUE"))
+    #[command(flatten)]
+    bus: berth_daemon::BusArgs,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let _telemetry =
-        berth_telemetry::init(&berth_telemetry::TelemetryConfig::from_env("berth-runner"))?;
-    let shutdown = berth_rpc::shutdown::on_signals()?;
-    let bus = berth_bus::connect(args.nats.as_deref())
-        .await
-        .context("connecting to the bus")?;
+    let process = berth_daemon::start("berth-runner", &args.bus).await?;
     let config = berth_runner::Config {
         listen: args.listen,
         advertise: args.advertise,
@@ -55,8 +42,8 @@ async fn main() -> anyhow::Result<()> {
         runner_id: args.runner_id,
         labels: args.labels.into_iter().collect(),
         heartbeat_interval: Duration::from_secs(args.heartbeat_seconds.max(1)),
-        bus,
+        bus: process.bus.clone(),
     };
-    berth_runner::serve(config, shutdown).await?;
+    berth_runner::serve(config, process.shutdown.clone()).await?;
     Ok(())
 }
