@@ -10,7 +10,6 @@
 //! A and B are `grpc.health.v1.Health` servers so the test needs no protobuf of its own;
 //! they serve the same path, which is why spans are told apart by their parents, not names.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,18 +19,10 @@ use berth_rpc::shutdown::CancellationToken;
 use berth_rpc::{Endpoint, Listener, RpcError, TracedChannel};
 use berth_telemetry::{TelemetryConfig, TelemetryGuard};
 use berth_testkit::NatsServer;
+use berth_testkit::otlp::{ReceivedSpan, SpanKind, start_collector};
 use futures::StreamExt;
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
-    TraceService, TraceServiceServer,
-};
-use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTraceServiceRequest, ExportTraceServiceResponse,
-};
-use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
-use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::{Request, Response, Status};
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
@@ -336,67 +327,4 @@ async fn start_service(
         stop.clone().cancelled_owned(),
     ));
     Ok((endpoint, server))
-}
-
-/// One span as the collector received it; IDs in lowercase hex, an empty parent for a root.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct ReceivedSpan {
-    trace_id: String,
-    span_id: String,
-    parent_span_id: String,
-    name: String,
-    kind: SpanKind,
-}
-
-/// An OTLP/gRPC trace receiver that keeps every span exported to it.
-#[derive(Debug)]
-struct Collector {
-    spans: watch::Sender<Vec<ReceivedSpan>>,
-}
-
-#[tonic::async_trait]
-impl TraceService for Collector {
-    async fn export(
-        &self,
-        request: Request<ExportTraceServiceRequest>,
-    ) -> Result<Response<ExportTraceServiceResponse>, Status> {
-        let spans = request
-            .into_inner()
-            .resource_spans
-            .into_iter()
-            .flat_map(|r| r.scope_spans)
-            .flat_map(|s| s.spans)
-            .map(|s| ReceivedSpan {
-                trace_id: hex(&s.trace_id),
-                span_id: hex(&s.span_id),
-                parent_span_id: hex(&s.parent_span_id),
-                kind: SpanKind::try_from(s.kind).unwrap_or(SpanKind::Unspecified),
-                name: s.name,
-            });
-        self.spans.send_modify(|all| all.extend(spans));
-        Ok(Response::new(ExportTraceServiceResponse {
-            partial_success: None,
-        }))
-    }
-}
-
-/// Starts the collector on a free port; the receiver sees every span as it arrives.
-async fn start_collector() -> anyhow::Result<(SocketAddr, watch::Receiver<Vec<ReceivedSpan>>)> {
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    let (spans, received) = watch::channel(Vec::new());
-    tokio::spawn(
-        tonic::transport::Server::builder()
-            .add_service(TraceServiceServer::new(Collector { spans }))
-            .serve_with_incoming(TcpListenerStream::new(listener)),
-    );
-    Ok((addr, received))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes.iter().fold(String::new(), |mut out, b| {
-        let _ = write!(out, "{b:02x}");
-        out
-    })
 }

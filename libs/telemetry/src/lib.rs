@@ -10,6 +10,7 @@
 
 mod error;
 pub mod grpc;
+pub mod http;
 mod init;
 pub mod propagation;
 

@@ -62,14 +62,26 @@ impl Berthd {
 /// One berth service binary, started alone with `args`; returns once it logs `ready_marker`,
 /// with that line.
 pub fn spawn_service(name: &str, args: &[&str], ready_marker: &str) -> (ChildGuard, String) {
+    spawn_service_with_env(name, args, &[], ready_marker)
+}
+
+/// [`spawn_service`] with extra environment variables, such as
+/// `OTEL_EXPORTER_OTLP_ENDPOINT` for a test that collects the process's spans.
+pub fn spawn_service_with_env(
+    name: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+    ready_marker: &str,
+) -> (ChildGuard, String) {
     let mut cmd = Command::new(binary(name));
-    cmd.args(args);
+    cmd.args(args)
+        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .envs(env.iter().copied());
     spawn_until(name, cmd, ready_marker)
 }
 
 fn spawn_until(name: &str, mut cmd: Command, marker: &str) -> (ChildGuard, String) {
     let mut child = cmd
-        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
         .env("RUST_LOG", "info")
         .stdin(Stdio::null())
         .stdout(Stdio::null())

@@ -10,8 +10,9 @@ mod busybox;
 mod child;
 mod docker_cli;
 mod nats;
+pub mod otlp;
 
-pub use berth_process::{Berthd, spawn_service};
+pub use berth_process::{Berthd, spawn_service, spawn_service_with_env};
 pub use binary::binary;
 pub use busybox::{BusyboxImage, busybox_archive};
 pub use child::{ChildGuard, wait_for_line};

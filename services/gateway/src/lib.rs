@@ -108,7 +108,7 @@ impl Gateway {
     /// Serves until `shutdown` is cancelled; requests in flight finish first.
     pub async fn serve(self, shutdown: CancellationToken) -> Result<(), GatewayError> {
         let router = api::router(self.state);
-        let app = tower::service_fn(move |req: Request<Body>| {
+        let routed = tower::service_fn(move |req: Request<Body>| {
             let router = router.clone();
             async move {
                 match api::version::strip_prefix(req) {
@@ -117,6 +117,9 @@ impl Gateway {
                 }
             }
         });
+        // Every Docker API call is one trace: this span is the parent of every gRPC call
+        // and bus message the request causes.
+        let app = tower::Layer::layer(&berth_telemetry::http::HttpTraceLayer, routed);
 
         let mut servers = tokio::task::JoinSet::new();
         if let Some(listener) = self.health {
