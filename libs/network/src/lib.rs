@@ -1,0 +1,59 @@
+//! berth's container networking on one host, for the runner: Docker's bridge networking
+//! rebuilt in Rust.
+//!
+//! - [`BridgeNetwork::ensure`] makes a Linux bridge (default [`DEFAULT_BRIDGE_NAME`],
+//!   subnet [`DEFAULT_SUBNET`], both configurable so two runners on one host don't
+//!   collide) with its gateway address, turns on IP forwarding, and adds masquerade and
+//!   forwarding rules in berth's own iptables chains (`BERTH-<bridge>`);
+//!   [`BridgeNetwork::delete`] removes exactly that again.
+//! - [`Ipam`] hands out the network's addresses; plain serde data the caller persists.
+//!   [`MacAddress::from_ipv4`] gives Docker's MAC for an address.
+//! - [`BridgeNetwork::attach`] connects a container's network namespace with a veth pair
+//!   (`eth0` inside, `veth<8 hex>` on the bridge), [`BridgeNetwork::detach`] removes it.
+//! - [`PortForward`] publishes a port (`-p`, `-P`) through a userland TCP/UDP proxy, so
+//!   it answers on 127.0.0.1 and every host address; dropping it closes the port.
+//! - [`HostsFile`] and [`container_resolv_conf`] produce a container's `/etc/hosts` and
+//!   `/etc/resolv.conf`; [`write_container_file`] writes them so a running container
+//!   sees updates.
+//! - `--network none`: [`bring_up_loopback`] is all it takes. `--network host`: nothing;
+//!   the container shares the host's namespace and files.
+//!
+//! The crate keeps no process-wide state of its own: what must survive a restart (the
+//! [`BridgeConfig`], the [`Ipam`], each [`Endpoint`], the [`HostsFile`]) is returned to
+//! the caller to persist. Everything that touches the kernel needs root
+//! (CAP_NET_ADMIN); the tests that exercise it run as root in namespaces they create.
+
+mod attach;
+mod bridge;
+mod error;
+mod etc_file;
+mod hosts;
+mod ipam;
+mod loopback;
+mod mac;
+mod nat;
+mod netlink;
+mod netns;
+mod ports;
+mod resolv;
+mod subnet;
+
+pub use attach::{AttachOptions, Endpoint, detach};
+pub use bridge::{
+    BridgeConfig, BridgeNetwork, DEFAULT_BRIDGE_NAME, DEFAULT_SUBNET, delete_bridge_network,
+    validate_bridge_name,
+};
+pub use error::{NetworkError, Result};
+pub use etc_file::write_container_file;
+pub use hosts::{HostsEntry, HostsFile, validate_hostname};
+pub use ipam::Ipam;
+pub use loopback::bring_up_loopback;
+pub use mac::MacAddress;
+pub use nat::chain_name;
+pub use netns::run_in_netns;
+pub use ports::{PortForward, PortSpec, Protocol, ProxyOptions};
+pub use resolv::{
+    DnsSettings, FALLBACK_NAMESERVERS, HOST_RESOLV_CONF, SYSTEMD_RESOLVED_CONF,
+    container_resolv_conf, read_host_resolv_conf,
+};
+pub use subnet::Ipv4Subnet;

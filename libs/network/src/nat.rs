@@ -1,0 +1,182 @@
+//! The firewall rules of a bridge network: outbound masquerade and forwarding accepts,
+//! all inside berth-owned chains named `BERTH-<bridge>` in the `nat` and `filter`
+//! tables, reached by one jump each from `POSTROUTING` and `FORWARD`.
+//!
+//! Why the `iptables` command and not a library: the kernel's xtables ABI is a set of
+//! raw C structs, and the nf_tables netlink protocol has no maintained pure-Rust
+//! encoder; the command picks the backend the host already uses (nft or legacy), so
+//! berth's rules sit next to Docker's, firewalld's or the admin's in the same tables,
+//! and `iptables -S` shows them. It runs once per network, never per packet or per
+//! container, so its cost does not matter.
+//!
+//! This module must never touch a rule it did not add: everything lives in berth's own
+//! chains, and removal deletes only the jumps to them and then the chains.
+
+use std::time::Duration;
+
+use tokio::process::Command;
+use tracing::debug;
+
+use crate::error::{NetworkError, Result};
+use crate::subnet::Ipv4Subnet;
+
+/// The name of berth's chain for a bridge, the same in `nat` and `filter`.
+pub fn chain_name(bridge: &str) -> String {
+    format!("BERTH-{bridge}")
+}
+
+/// Adds the rules for a bridge network; running it again adds nothing twice.
+pub(crate) async fn install(bridge: &str, subnet: Ipv4Subnet, masquerade: bool) -> Result<()> {
+    let chain = chain_name(bridge);
+    let subnet = subnet.to_string();
+
+    ensure_chain("nat", &chain).await?;
+    if masquerade {
+        // Not for traffic that stays on the bridge: containers see each other's real
+        // addresses.
+        let rule = ["-s", &subnet, "!", "-o", bridge, "-j", "MASQUERADE"];
+        ensure_rule("nat", &chain, &rule, false).await?;
+    }
+    ensure_rule("nat", "POSTROUTING", &["-s", &subnet, "-j", &chain], true).await?;
+
+    ensure_chain("filter", &chain).await?;
+    // Containers may send anything out; replies may come back in. New connections from
+    // outside reach containers only through the published-port proxies on the host,
+    // which are not forwarded traffic.
+    ensure_rule("filter", &chain, &["-i", bridge, "-j", "ACCEPT"], false).await?;
+    let replies = [
+        "-o",
+        bridge,
+        "-m",
+        "conntrack",
+        "--ctstate",
+        "RELATED,ESTABLISHED",
+        "-j",
+        "ACCEPT",
+    ];
+    ensure_rule("filter", &chain, &replies, false).await?;
+    // First in FORWARD, so a host whose FORWARD policy is DROP (Docker sets it) still
+    // forwards for berth.
+    ensure_rule("filter", "FORWARD", &["-j", &chain], true).await?;
+    Ok(())
+}
+
+/// Removes every jump to the bridge's chains and the chains themselves; nothing is left
+/// when it returns, and running it again (or for a network that never had rules) is fine.
+pub(crate) async fn remove(bridge: &str) -> Result<()> {
+    let chain = chain_name(bridge);
+    for (table, builtin) in [("nat", "POSTROUTING"), ("filter", "FORWARD")] {
+        let listing = iptables(&["-t", table, "-S", builtin]).await?;
+        for line in listing.lines() {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            // Only rules that jump to our chain, written as berth writes them (no quoted
+            // comments, so splitting on whitespace gives the arguments back exactly).
+            if words.first() != Some(&"-A") || !words.ends_with(&["-j", chain.as_str()]) {
+                continue;
+            }
+            if line.contains('"') {
+                continue;
+            }
+            let mut args = vec!["-t", table, "-D"];
+            args.extend(&words[1..]);
+            run_ignoring_missing(&args).await?;
+        }
+        if chain_exists(table, &chain).await? {
+            iptables(&["-t", table, "-F", &chain]).await?;
+            iptables(&["-t", table, "-X", &chain]).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn ensure_chain(table: &str, chain: &str) -> Result<()> {
+    if !chain_exists(table, chain).await? {
+        match iptables(&["-t", table, "-N", chain]).await {
+            Ok(_) => {}
+            // A concurrent `ensure` of the same network made it first.
+            Err(_) if chain_exists(table, chain).await? => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+async fn chain_exists(table: &str, chain: &str) -> Result<bool> {
+    Ok(run(&["-t", table, "-n", "-L", chain]).await?.0)
+}
+
+/// Adds a rule unless an identical one is there; `first` inserts it at the top.
+async fn ensure_rule(table: &str, chain: &str, rule: &[&str], first: bool) -> Result<()> {
+    let mut check = vec!["-t", table, "-C", chain];
+    check.extend(rule);
+    if run(&check).await?.0 {
+        return Ok(());
+    }
+    let mut add = vec!["-t", table];
+    if first {
+        add.extend(["-I", chain, "1"]);
+    } else {
+        add.extend(["-A", chain]);
+    }
+    add.extend(rule);
+    iptables(&add).await.map(drop)
+}
+
+async fn run_ignoring_missing(args: &[&str]) -> Result<()> {
+    match run(args).await? {
+        (true, _) => Ok(()),
+        (false, stderr) if is_missing(&stderr) => Ok(()),
+        (false, stderr) => Err(NetworkError::Iptables {
+            args: args.join(" "),
+            stderr,
+        }),
+    }
+}
+
+fn is_missing(stderr: &str) -> bool {
+    stderr.contains("does a matching rule exist")
+        || stderr.contains("No chain/target/match")
+        || stderr.contains("does not exist")
+}
+
+/// Runs iptables and returns stdout, or an error with its stderr.
+async fn iptables(args: &[&str]) -> Result<String> {
+    let output = spawn(args).await?;
+    if output.status.success() {
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    } else {
+        Err(NetworkError::Iptables {
+            args: args.join(" "),
+            stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
+        })
+    }
+}
+
+/// Runs iptables and returns (success, stderr): for checks, where failing is an answer.
+async fn run(args: &[&str]) -> Result<(bool, String)> {
+    let output = spawn(args).await?;
+    let stderr = String::from_utf8_lossy(&output.stderr).trim().to_string();
+    Ok((output.status.success(), stderr))
+}
+
+/// Exit status 4 means "resource problem": another iptables held the lock (legacy) or
+/// committed first (nft). Both go away by trying again.
+async fn spawn(args: &[&str]) -> Result<std::process::Output> {
+    const TRIES: u32 = 5;
+    let mut attempt = 1;
+    loop {
+        debug!(args = %args.join(" "), "iptables");
+        let output = Command::new("iptables")
+            .arg("-w")
+            .args(args)
+            .kill_on_drop(true)
+            .output()
+            .await
+            .map_err(|source| NetworkError::IptablesMissing { source })?;
+        if output.status.code() != Some(4) || attempt == TRIES {
+            return Ok(output);
+        }
+        tokio::time::sleep(Duration::from_millis(50 * u64::from(attempt))).await;
+        attempt += 1;
+    }
+}

@@ -1,0 +1,139 @@
+//! Published ports (`-p`, `-P`) through a userland proxy, as Docker's docker-proxy does:
+//! a listener on the host address that relays to `container_ip:port`.
+//!
+//! A proxy rather than DNAT rules because it works for clients on the host itself,
+//! including `127.0.0.1`, with no `route_localnet` or hairpin tricks, and on hosts whose
+//! firewall berth should not rewrite; the cost is that the container sees the proxy's
+//! address (the gateway) as the client's, as with docker-proxy.
+//!
+//! A [`PortForward`] owns its listener: dropping it stops the proxy, closing the port and
+//! every connection through it. It never listens anywhere but the address in its spec
+//! (UDP flows use connected client sockets, which accept datagrams only from the
+//! container).
+
+mod spec;
+mod tcp;
+mod udp;
+
+#[cfg(test)]
+mod tests;
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use tokio::net::{TcpListener, UdpSocket};
+use tokio::task::JoinHandle;
+use tracing::info;
+
+pub use spec::{PortSpec, Protocol};
+
+use crate::error::{NetworkError, Result};
+
+/// Tunables of the proxy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProxyOptions {
+    /// How long a UDP flow lives without a datagram in either direction (docker-proxy:
+    /// 90 s).
+    pub udp_idle_timeout: Duration,
+    /// The most UDP clients served at once per published port.
+    pub udp_max_flows: usize,
+    /// How long to wait for the container to accept a proxied TCP connection.
+    pub tcp_connect_timeout: Duration,
+}
+
+impl Default for ProxyOptions {
+    fn default() -> Self {
+        Self {
+            udp_idle_timeout: Duration::from_secs(90),
+            udp_max_flows: 1024,
+            tcp_connect_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// A running published port. Dropping it (or [`stop`](Self::stop)) closes the port.
+#[derive(Debug)]
+pub struct PortForward {
+    spec: PortSpec,
+    local_addr: SocketAddr,
+    target: SocketAddr,
+    task: JoinHandle<()>,
+}
+
+impl PortForward {
+    /// Publishes `spec` for a container at `container_ip` with default options.
+    pub async fn start(spec: &PortSpec, container_ip: IpAddr) -> Result<Self> {
+        Self::start_with(spec, container_ip, ProxyOptions::default()).await
+    }
+
+    /// Publishes `spec` for a container at `container_ip`. The host side is bound before
+    /// this returns, so a taken port is an error here, and a random port is known.
+    pub async fn start_with(
+        spec: &PortSpec,
+        container_ip: IpAddr,
+        options: ProxyOptions,
+    ) -> Result<Self> {
+        let addr = spec.host_addr();
+        let target = SocketAddr::new(container_ip, spec.container_port);
+        let bind_error = |source| NetworkError::PortBind {
+            addr,
+            protocol: spec.protocol,
+            source,
+        };
+        let (local_addr, task) = match spec.protocol {
+            Protocol::Tcp => {
+                let listener = TcpListener::bind(addr).await.map_err(bind_error)?;
+                let local = listener.local_addr().map_err(bind_error)?;
+                let task = tokio::spawn(tcp::serve(listener, target, options.tcp_connect_timeout));
+                (local, task)
+            }
+            Protocol::Udp => {
+                let socket = UdpSocket::bind(addr).await.map_err(bind_error)?;
+                let local = socket.local_addr().map_err(bind_error)?;
+                (local, tokio::spawn(udp::serve(socket, target, options)))
+            }
+        };
+        info!(host = %local_addr, container = %target, protocol = %spec.protocol, "published port");
+        Ok(Self {
+            spec: *spec,
+            local_addr,
+            target,
+            task,
+        })
+    }
+
+    /// What was asked for.
+    pub fn spec(&self) -> &PortSpec {
+        &self.spec
+    }
+
+    /// The bound host address, with the real port when a random one was asked for:
+    /// what `docker port` and the container's `NetworkSettings.Ports` show.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The host port.
+    pub fn host_port(&self) -> u16 {
+        self.local_addr.port()
+    }
+
+    /// Where traffic goes: the container's address and port.
+    pub fn target(&self) -> SocketAddr {
+        self.target
+    }
+
+    /// Stops the proxy and waits until the port is closed.
+    pub async fn stop(mut self) {
+        self.task.abort();
+        // Cancelled is the expected outcome; the socket is closed once this returns.
+        let _ = (&mut self.task).await;
+    }
+}
+
+impl Drop for PortForward {
+    fn drop(&mut self) {
+        // The runtime drops the task (and so the socket) at its next turn.
+        self.task.abort();
+    }
+}
