@@ -1,0 +1,312 @@
+//! What this host's cgroups look like to berth: which version enforces limits (v2 only
+//! when /sys/fs/cgroup itself is a cgroup2 mount; a hybrid host counts as v1), which limits
+//! it can enforce (for Docker's create warnings), where a container's cgroup directories
+//! are, and the default parent (the caller's own cgroup + `/berth`). Reading stats and
+//! removing a container's cgroup live in the submodules. Creating cgroups and applying
+//! limits is libcontainer's job; this module must never write a limit.
+
+mod cleanup;
+mod stats;
+
+use std::path::{Path, PathBuf};
+
+pub use cleanup::{remove, remove_tree};
+pub use stats::{CgroupStats, is_frozen, oom_kill_count};
+
+use crate::error::{Error, Result};
+
+/// The root of the cgroup filesystems.
+pub const CGROUP_ROOT: &str = "/sys/fs/cgroup";
+
+/// Which cgroup version enforces container limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum CgroupVersion {
+    /// v1 controllers (also hybrid hosts with a v2 mount at /sys/fs/cgroup/unified)
+    V1,
+    /// the unified hierarchy mounted at /sys/fs/cgroup
+    V2,
+}
+
+/// What the host can enforce; each `false` turns into a Docker warning or error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostSupport {
+    /// v1 or v2
+    pub version: CgroupVersion,
+    /// memory limits
+    pub memory: bool,
+    /// memory+swap limits (v1 memsw, v2 memory.swap.max)
+    pub swap: bool,
+    /// CPU shares / weight
+    pub cpu_shares: bool,
+    /// CFS quota (`--cpus`)
+    pub cpu_cfs: bool,
+    /// pids limit
+    pub pids: bool,
+    /// a device allowlist can be enforced (v1 devices controller; v2 needs eBPF support
+    /// that this build of libcgroups leaves out)
+    pub device_filter: bool,
+    /// CPUs available, for `--cpus` validation
+    pub num_cpus: usize,
+    /// v1 hierarchies mounted under /sys/fs/cgroup, by directory name (`memory`,
+    /// `cpu,cpuacct`, `systemd`, ...); empty on v2
+    pub v1_hierarchies: Vec<String>,
+}
+
+impl HostSupport {
+    /// Everything supported, v1: a fixture for tests and a reference point.
+    pub fn all() -> Self {
+        HostSupport {
+            version: CgroupVersion::V1,
+            memory: true,
+            swap: true,
+            cpu_shares: true,
+            cpu_cfs: true,
+            pids: true,
+            device_filter: true,
+            num_cpus: 2,
+            v1_hierarchies: Vec::new(),
+        }
+    }
+
+    /// Probes the running host.
+    pub fn detect() -> Self {
+        let num_cpus = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1);
+        match version() {
+            CgroupVersion::V1 => {
+                let has = |ctrl: &str, file: &str| {
+                    controller_mount(ctrl).is_some_and(|m| m.join(file).exists())
+                };
+                HostSupport {
+                    version: CgroupVersion::V1,
+                    memory: has("memory", "memory.limit_in_bytes"),
+                    swap: has("memory", "memory.memsw.limit_in_bytes"),
+                    cpu_shares: has("cpu", "cpu.shares"),
+                    cpu_cfs: has("cpu", "cpu.cfs_quota_us"),
+                    pids: controller_mount("pids").is_some(),
+                    device_filter: controller_mount("devices").is_some(),
+                    num_cpus,
+                    v1_hierarchies: v1_hierarchies(),
+                }
+            }
+            CgroupVersion::V2 => {
+                let controllers =
+                    std::fs::read_to_string(Path::new(CGROUP_ROOT).join("cgroup.controllers"))
+                        .unwrap_or_default();
+                let has = |c: &str| controllers.split_whitespace().any(|x| x == c);
+                // The root cgroup has no memory.swap.max; look at our own (non-root) one.
+                let own = Path::new(CGROUP_ROOT).join(own_cgroup().trim_start_matches('/'));
+                HostSupport {
+                    version: CgroupVersion::V2,
+                    memory: has("memory"),
+                    swap: has("memory")
+                        && (own.join("memory.swap.max").exists() || own == Path::new(CGROUP_ROOT)),
+                    cpu_shares: has("cpu"),
+                    cpu_cfs: has("cpu"),
+                    pids: has("pids"),
+                    device_filter: false,
+                    num_cpus,
+                    v1_hierarchies: Vec::new(),
+                }
+            }
+        }
+    }
+}
+
+/// v2 when /sys/fs/cgroup is a cgroup2 filesystem, else v1.
+pub fn version() -> CgroupVersion {
+    match nix::sys::statfs::statfs(CGROUP_ROOT) {
+        Ok(fs) if fs.filesystem_type() == nix::sys::statfs::CGROUP2_SUPER_MAGIC => {
+            CgroupVersion::V2
+        }
+        _ => CgroupVersion::V1,
+    }
+}
+
+/// The calling process's cgroup: the unified one on v2; on v1 the memory controller's
+/// (the one whose limits matter most), falling back to `name=systemd`, then `/`.
+pub fn own_cgroup() -> String {
+    let text = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+    parse_own_cgroup(&text, version())
+}
+
+fn parse_own_cgroup(text: &str, version: CgroupVersion) -> String {
+    let entries: Vec<(&str, &str)> = text
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.splitn(3, ':');
+            let _id = f.next()?;
+            Some((f.next()?, f.next()?))
+        })
+        .collect();
+    let find = |pred: &dyn Fn(&str) -> bool| {
+        entries
+            .iter()
+            .find(|(c, _)| pred(c))
+            .map(|(_, p)| p.to_string())
+    };
+    let found = match version {
+        CgroupVersion::V2 => find(&|c| c.is_empty()),
+        CgroupVersion::V1 => find(&|c| c.split(',').any(|x| x == "memory"))
+            .or_else(|| find(&|c| c == "name=systemd")),
+    };
+    found.unwrap_or_else(|| "/".to_string())
+}
+
+/// The default cgroup parent for containers: the caller's own cgroup + `/berth`.
+pub fn default_parent() -> String {
+    join_cgroup(&own_cgroup(), "berth")
+}
+
+/// Joins cgroup path segments into an absolute cgroup path.
+pub fn join_cgroup(parent: &str, child: &str) -> String {
+    format!("/{}/{}", parent.trim_matches('/'), child.trim_matches('/')).replace("//", "/")
+}
+
+/// The names of the v1 hierarchies mounted directly under /sys/fs/cgroup.
+fn v1_hierarchies() -> Vec<String> {
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    mountinfo
+        .lines()
+        .filter_map(|line| {
+            let (left, right) = line.split_once(" - ")?;
+            if right.split_whitespace().next()? != "cgroup" {
+                return None;
+            }
+            let mount_point = left.split_whitespace().nth(4)?;
+            Some(mount_point.strip_prefix("/sys/fs/cgroup/")?.to_string())
+        })
+        .filter(|name| !name.contains('/'))
+        .collect()
+}
+
+/// Where a v1 controller is mounted (`cpu` finds `/sys/fs/cgroup/cpu,cpuacct` too).
+pub fn controller_mount(controller: &str) -> Option<PathBuf> {
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    mountinfo.lines().find_map(|line| {
+        let (left, right) = line.split_once(" - ")?;
+        let mut r = right.split_whitespace();
+        if r.next()? != "cgroup" {
+            return None;
+        }
+        let super_opts = r.nth(1)?;
+        let mount_point = left.split_whitespace().nth(4)?;
+        super_opts
+            .split(',')
+            .any(|o| o == controller)
+            .then(|| PathBuf::from(mount_point))
+    })
+}
+
+/// The v1 hierarchies a container cgroup may exist in (runc also creates one under
+/// `name=systemd`).
+const V1_CONTROLLERS: &[&str] = &[
+    "memory",
+    "cpu",
+    "cpuacct",
+    "pids",
+    "freezer",
+    "devices",
+    "blkio",
+    "cpuset",
+    "hugetlb",
+    "net_cls",
+    "net_prio",
+    "perf_event",
+    "rdma",
+    "misc",
+    "name=systemd",
+];
+
+/// A container's cgroup directories.
+#[derive(Debug, Clone)]
+pub struct CgroupDirs {
+    /// v1 or v2
+    pub version: CgroupVersion,
+    /// v2: the one directory; v1: (controller, directory) for each mounted controller
+    pub dirs: Vec<(String, PathBuf)>,
+}
+
+impl CgroupDirs {
+    /// The directories of the cgroup `path` (absolute from each hierarchy's root).
+    pub fn new(path: &str) -> Self {
+        let rel = path.trim_start_matches('/');
+        match version() {
+            CgroupVersion::V2 => CgroupDirs {
+                version: CgroupVersion::V2,
+                dirs: vec![(String::new(), Path::new(CGROUP_ROOT).join(rel))],
+            },
+            CgroupVersion::V1 => {
+                let mut dirs: Vec<(String, PathBuf)> = V1_CONTROLLERS
+                    .iter()
+                    .filter_map(|c| controller_mount(c).map(|m| (c.to_string(), m.join(rel))))
+                    .collect();
+                // Hybrid hosts: runc also makes a directory in the v2 hierarchy.
+                let unified = Path::new(CGROUP_ROOT).join("unified");
+                if nix::sys::statfs::statfs(&unified)
+                    .is_ok_and(|fs| fs.filesystem_type() == nix::sys::statfs::CGROUP2_SUPER_MAGIC)
+                {
+                    dirs.push(("unified".to_string(), unified.join(rel)));
+                }
+                CgroupDirs {
+                    version: CgroupVersion::V1,
+                    dirs,
+                }
+            }
+        }
+    }
+
+    /// The directory of one controller (any name on v2).
+    pub fn dir(&self, controller: &str) -> Option<&Path> {
+        match self.version {
+            CgroupVersion::V2 => self.dirs.first().map(|(_, p)| p.as_path()),
+            CgroupVersion::V1 => self
+                .dirs
+                .iter()
+                .find(|(c, _)| c == controller)
+                .map(|(_, p)| p.as_path()),
+        }
+    }
+
+    /// Reads one file of a controller as a trimmed string.
+    pub fn read(&self, controller: &str, file: &str) -> Result<String> {
+        let dir = self.dir(controller).ok_or_else(|| Error::Cgroup {
+            path: PathBuf::from(CGROUP_ROOT).join(controller),
+            message: format!("the {controller} controller is not mounted on this host"),
+        })?;
+        let path = dir.join(file);
+        std::fs::read_to_string(&path)
+            .map(|s| s.trim().to_string())
+            .map_err(|e| Error::Cgroup {
+                path,
+                message: format!("cannot read it ({e}); is the container still there?"),
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn own_cgroup_prefers_memory_on_v1_and_unified_on_v2() {
+        let text = "9:name=systemd:/sys\n4:memory:/process_api/abc\n1:cpu:/\n0::/unified\n";
+        assert_eq!(
+            parse_own_cgroup(text, CgroupVersion::V1),
+            "/process_api/abc"
+        );
+        assert_eq!(parse_own_cgroup(text, CgroupVersion::V2), "/unified");
+        assert_eq!(
+            parse_own_cgroup("9:name=systemd:/sys\n", CgroupVersion::V1),
+            "/sys"
+        );
+        assert_eq!(parse_own_cgroup("", CgroupVersion::V1), "/");
+    }
+
+    #[test]
+    fn cgroup_paths_join() {
+        assert_eq!(join_cgroup("/", "berth"), "/berth");
+        assert_eq!(join_cgroup("/a/b/", "/c"), "/a/b/c");
+    }
+}

@@ -1,0 +1,68 @@
+//! Pseudo-terminal plumbing for the monitor: the console socket libcontainer sends a pty
+//! master through (SCM_RIGHTS), and window resizing. Never opens a terminal itself.
+
+use std::io::IoSliceMut;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::net::UnixListener;
+use std::path::Path;
+
+use nix::sys::socket::{ControlMessageOwned, MsgFlags, recvmsg};
+
+use crate::error::{Error, IoContext, Result};
+
+/// Listens on `path` (removed first if stale) for libcontainer's console connection.
+pub fn listen(path: &Path) -> Result<UnixListener> {
+    let _ = std::fs::remove_file(path);
+    UnixListener::bind(path).ctx(|| format!("binding console socket {}", path.display()))
+}
+
+/// Accepts libcontainer's connection and receives the pty master it sends. The process
+/// on the other side has already connected and sent by the time the builder returns.
+pub fn receive_master(listener: &UnixListener) -> Result<OwnedFd> {
+    let (conn, _) = listener
+        .accept()
+        .ctx(|| "accepting the console connection".into())?;
+    let mut name = [0u8; 4096];
+    let mut iov = [IoSliceMut::new(&mut name)];
+    let mut space = nix::cmsg_space!([std::os::fd::RawFd; 1]);
+    let msg = recvmsg::<()>(
+        conn.as_raw_fd(),
+        &mut iov,
+        Some(&mut space),
+        MsgFlags::MSG_CMSG_CLOEXEC,
+    )
+    .map_err(|e| Error::sys("receiving the pty master", e))?;
+    for cmsg in msg
+        .cmsgs()
+        .map_err(|e| Error::sys("reading the pty master message", e))?
+    {
+        if let ControlMessageOwned::ScmRights(fds) = cmsg
+            && let Some(fd) = fds.first()
+        {
+            // SAFETY: the kernel just installed this descriptor in our table for us
+            // (SCM_RIGHTS); nothing else owns it.
+            return Ok(unsafe { OwnedFd::from_raw_fd(*fd) });
+        }
+    }
+    Err(Error::Monitor {
+        id: String::new(),
+        message: "libcontainer sent no pty master on the console socket".into(),
+    })
+}
+
+/// Sets the window size of the terminal whose master is `master`.
+pub fn resize(master: &OwnedFd, width: u16, height: u16) -> Result<()> {
+    let ws = libc::winsize {
+        ws_row: height,
+        ws_col: width,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCSWINSZ reads one `winsize` from the pointer, which lives for the call;
+    // the descriptor is a valid open pty master.
+    let rc = unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
+    if rc < 0 {
+        return Err(Error::sys("resizing the terminal", nix::Error::last()));
+    }
+    Ok(())
+}

@@ -1,0 +1,184 @@
+//! `Runtime::create`: writes the bundle (OCI spec + berth.json) and starts the container's
+//! monitor, returning once the monitor reports the container process exists ("created"),
+//! or with the monitor's error. Never leaves a half-made state directory behind.
+
+use std::io::{BufRead, BufReader};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use nix::fcntl::OFlag;
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+
+use super::{ContainerHandle, Runtime};
+use crate::cgroups::{self, HostSupport};
+use crate::config::ContainerConfig;
+use crate::error::{Error, IoContext, Result};
+use crate::monitor::protocol::Reply;
+use crate::spec::{self, SpecContext};
+use crate::state::{self, MonitorSpec, files};
+
+/// How long a monitor may take to create a container.
+const CREATE_TIMEOUT: Duration = Duration::from_secs(60);
+
+impl Runtime {
+    /// Creates container `id` from `config` on the prepared root filesystem `rootfs`.
+    pub fn create(
+        &self,
+        id: &str,
+        config: &ContainerConfig,
+        rootfs: &Path,
+    ) -> Result<ContainerHandle> {
+        let dir = self.state_dir(id)?;
+        if dir.exists() {
+            return Err(Error::AlreadyExists(id.to_string()));
+        }
+        if !self.monitor.is_file() {
+            return Err(super::find_monitor()
+                .err()
+                .unwrap_or_else(|| Error::MonitorNotFound(vec![self.monitor.clone()])));
+        }
+        let rootfs = std::fs::canonicalize(rootfs).ctx(|| {
+            format!(
+                "the root filesystem {} is not usable; prepare it first",
+                rootfs.display()
+            )
+        })?;
+        std::fs::create_dir(&dir).ctx(|| format!("creating {}", dir.display()))?;
+        let result = self.create_in(id, config, &rootfs, &dir);
+        if result.is_err() {
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+        result
+    }
+
+    fn create_in(
+        &self,
+        id: &str,
+        config: &ContainerConfig,
+        rootfs: &Path,
+        dir: &Path,
+    ) -> Result<ContainerHandle> {
+        let host = HostSupport::detect();
+        let cgroups_path = cgroups::join_cgroup(&self.cgroup_parent, id);
+        let ctx = SpecContext {
+            id,
+            rootfs,
+            cgroups_path: &cgroups_path,
+            host: &host,
+            last_cap: spec::capabilities::kernel_last_cap(),
+            hard_limit: spec::current_hard_limit,
+        };
+        let built = spec::build(config, &ctx)?;
+        state::write_json(&dir.join(files::SPEC), &built.spec)?;
+        let log_path = config
+            .log
+            .path
+            .clone()
+            .unwrap_or_else(|| dir.join(files::LOG));
+        let monitor_spec = MonitorSpec {
+            id: id.to_string(),
+            config: config.clone(),
+            cgroups_path: cgroups_path.clone(),
+            log_path: log_path.clone(),
+        };
+        state::write_json(&dir.join(files::MONITOR_SPEC), &monitor_spec)?;
+
+        let reply = self.spawn_monitor(dir)?;
+        if let Some(message) = reply.error {
+            return Err(Error::Monitor {
+                id: id.to_string(),
+                message,
+            });
+        }
+        let pid = reply.pid.ok_or_else(|| Error::Monitor {
+            id: id.to_string(),
+            message: "the monitor reported no pid".into(),
+        })?;
+        Ok(ContainerHandle {
+            id: id.to_string(),
+            pid,
+            state_dir: dir.to_path_buf(),
+            log_path,
+            cgroups_path,
+            warnings: built.warnings,
+        })
+    }
+
+    /// Starts `berth-monitor` for the bundle in `dir` and reads its one-line report.
+    fn spawn_monitor(&self, dir: &Path) -> Result<Reply> {
+        let (read_end, write_end): (OwnedFd, OwnedFd) = nix::unistd::pipe2(OFlag::O_CLOEXEC)
+            .map_err(|e| Error::sys("creating the ready pipe", e))?;
+        let raw = write_end.as_raw_fd();
+        let mut cmd = Command::new(&self.monitor);
+        cmd.arg("--ready-fd")
+            .arg("3")
+            .arg(dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        // SAFETY: the closure only calls dup2/fcntl, which are async-signal-safe, on a
+        // descriptor that stays open in the parent until after spawn returns.
+        unsafe {
+            cmd.pre_exec(move || {
+                if raw == 3 {
+                    let flags = libc::fcntl(3, libc::F_GETFD);
+                    if flags < 0 || libc::fcntl(3, libc::F_SETFD, flags & !libc::FD_CLOEXEC) < 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                } else if libc::dup2(raw, 3) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let mut child = cmd
+            .spawn()
+            .ctx(|| format!("starting {}", self.monitor.display()))?;
+        drop(write_end);
+        // The monitor forks and its first process exits at once; the daemon carries on.
+        let status = child
+            .wait()
+            .ctx(|| "waiting for the monitor to daemonise".into())?;
+        if !status.success() {
+            return Err(self.monitor_failure(dir, format!("the monitor exited with {status}")));
+        }
+        let mut fds = [PollFd::new(read_end.as_fd(), PollFlags::POLLIN)];
+        let timeout =
+            PollTimeout::try_from(CREATE_TIMEOUT.as_millis() as i32).unwrap_or(PollTimeout::NONE);
+        match poll(&mut fds, timeout) {
+            Ok(0) => {
+                return Err(
+                    self.monitor_failure(dir, "the monitor did not report within 60s".into())
+                );
+            }
+            Ok(_) => {}
+            Err(e) => return Err(Error::sys("waiting for the monitor", e)),
+        }
+        let mut line = String::new();
+        // The container's init holds a copy of the pipe until it execs, so read one line,
+        // never to EOF.
+        let n = BufReader::new(std::fs::File::from(read_end))
+            .read_line(&mut line)
+            .ctx(|| "reading the monitor's report".into())?;
+        if n == 0 {
+            return Err(self.monitor_failure(dir, "the monitor exited without reporting".into()));
+        }
+        serde_json::from_str(&line).map_err(|e| Error::json("reading the monitor's report", e))
+    }
+
+    fn monitor_failure(&self, dir: &Path, what: String) -> Error {
+        let log = std::fs::read_to_string(dir.join(files::MONITOR_LOG)).unwrap_or_default();
+        let tail: Vec<&str> = log.lines().rev().take(5).collect();
+        let detail = tail.into_iter().rev().collect::<Vec<_>>().join("; ");
+        Error::Monitor {
+            id: dir
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            message: format!("{what}: {detail}"),
+        }
+    }
+}

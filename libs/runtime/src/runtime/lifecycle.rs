@@ -1,0 +1,287 @@
+//! The verbs after create: start, kill, wait, state, pause/resume, stats, attach, exec,
+//! resize and delete. Start, signals, attach and exec go through the container's monitor;
+//! pause/resume go to libcontainer directly (freezer writes only); state and stats read
+//! files. None of these ever clones the process or changes its working directory.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use libcontainer::container::Container;
+use nix::sys::signal::Signal;
+use nix::unistd::Pid;
+
+use super::session::{Session, round_trip};
+use super::{ContainerState, Runtime, Status};
+use crate::cgroups::{self, CgroupDirs, CgroupStats};
+use crate::config::ExecConfig;
+use crate::error::{Error, Result};
+use crate::monitor::protocol::Request;
+use crate::state::{self, ContainerRecord, ExitRecord, files};
+
+fn load_container(dir: &Path, id: &str) -> Result<Container> {
+    Container::load(dir.join(files::LIBCONTAINER_ROOT).join(id))
+        .map_err(|e| Error::container(format!("loading container {id}"), e))
+}
+
+fn monitor_alive(dir: &Path) -> bool {
+    let Ok(text) = std::fs::read_to_string(dir.join(files::MONITOR_PID)) else {
+        return false;
+    };
+    let Ok(pid) = text.trim().parse::<i32>() else {
+        return false;
+    };
+    let Some(start) = state::process_start_time(pid) else {
+        return false;
+    };
+    state::process_alive(pid, start)
+}
+
+impl Runtime {
+    /// Starts a created container.
+    pub fn start(&self, id: &str) -> Result<()> {
+        let dir = self.existing(id)?;
+        round_trip(id, &dir, &Request::Start, Some(Duration::from_secs(30))).map(|_| ())
+    }
+
+    /// Sends `signal` to the container's init (Docker's kill).
+    pub fn kill(&self, id: &str, signal: i32) -> Result<()> {
+        let dir = self.existing(id)?;
+        let st = self.state(id)?;
+        match st.status {
+            Status::Exited => {
+                return Err(Error::InvalidState {
+                    id: id.into(),
+                    state: "not running".into(),
+                    hint: "there is nothing to signal",
+                });
+            }
+            Status::Paused => {
+                return Err(Error::InvalidState {
+                    id: id.into(),
+                    state: "paused".into(),
+                    hint: "unpause the container before stopping or killing it",
+                });
+            }
+            _ => {}
+        }
+        match round_trip(
+            id,
+            &dir,
+            &Request::Signal { signal },
+            Some(Duration::from_secs(10)),
+        ) {
+            Ok(_) => Ok(()),
+            // The monitor is gone but the process runs on: signal it directly.
+            Err(Error::Monitor { .. }) if st.pid.is_some() && !st.monitor_alive => {
+                let sig = Signal::try_from(signal)
+                    .map_err(|_| Error::InvalidConfig(format!("invalid signal {signal}")))?;
+                nix::sys::signal::kill(Pid::from_raw(st.pid.unwrap_or(0)), sig)
+                    .map_err(|e| Error::sys("signalling the container", e))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Waits until the container has exited (at most `timeout`) and returns its exit record.
+    pub fn wait(&self, id: &str, timeout: Option<Duration>) -> Result<ExitRecord> {
+        let dir = self.existing(id)?;
+        let deadline = timeout.map(|t| Instant::now() + t);
+        if let Ok((_, reply)) = round_trip(id, &dir, &Request::Wait, timeout)
+            && let Some(exit) = reply.exit
+        {
+            return Ok(exit);
+        }
+        // No monitor (it finished, or died): watch the files and the process.
+        loop {
+            if let Some(exit) = state::read_json::<ExitRecord>(&dir.join(files::EXIT))? {
+                return Ok(exit);
+            }
+            let st = self.state(id)?;
+            if st.status == Status::Exited {
+                return Ok(ExitRecord {
+                    exit_code: st.exit_code.unwrap_or(-1),
+                    oom_killed: st.oom_killed,
+                    finished_at: st.finished_at.unwrap_or_default(),
+                });
+            }
+            if deadline.is_some_and(|d| Instant::now() > d) {
+                return Err(Error::InvalidState {
+                    id: id.into(),
+                    state: "still running".into(),
+                    hint: "the wait timed out; stop the container or wait longer",
+                });
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The container's current state.
+    pub fn state(&self, id: &str) -> Result<ContainerState> {
+        let dir = self.existing(id)?;
+        let spec = self.monitor_spec(id)?;
+        let record: Option<ContainerRecord> = state::read_json(&dir.join(files::STATE))?;
+        let exit: Option<ExitRecord> = state::read_json(&dir.join(files::EXIT))?;
+        let monitor_alive = monitor_alive(&dir);
+        let Some(record) = record else {
+            return Err(Error::Monitor {
+                id: id.into(),
+                message:
+                    "the container was never created (no state.json); delete it and create it again"
+                        .into(),
+            });
+        };
+        let mut st = ContainerState {
+            id: id.to_string(),
+            status: Status::Exited,
+            pid: None,
+            exit_code: None,
+            oom_killed: false,
+            created_at: record.created_at.clone(),
+            started_at: record.started_at.clone(),
+            finished_at: None,
+            monitor_alive,
+        };
+        if let Some(exit) = exit {
+            st.exit_code = Some(exit.exit_code);
+            st.oom_killed = exit.oom_killed;
+            st.finished_at = Some(exit.finished_at);
+        } else if state::process_alive(record.pid, record.pid_start_time) {
+            st.pid = Some(record.pid);
+            st.status = if cgroups::is_frozen(&CgroupDirs::new(&spec.cgroups_path)) {
+                Status::Paused
+            } else if record.started_at.is_some() {
+                Status::Running
+            } else {
+                Status::Created
+            };
+        } else {
+            // Both the process and its monitor are gone without an exit record.
+            st.oom_killed = cgroups::oom_kill_count(&CgroupDirs::new(&spec.cgroups_path)) > 0;
+        }
+        Ok(st)
+    }
+
+    /// Freezes every process of the container.
+    pub fn pause(&self, id: &str) -> Result<()> {
+        let dir = self.existing(id)?;
+        if self.state(id)?.status != Status::Running {
+            return Err(Error::InvalidState {
+                id: id.into(),
+                state: "not running".into(),
+                hint: "only a running container can be paused",
+            });
+        }
+        load_container(&dir, id)?
+            .pause()
+            .map_err(|e| Error::container(format!("pausing {id}"), e))
+    }
+
+    /// Thaws a paused container.
+    pub fn resume(&self, id: &str) -> Result<()> {
+        let dir = self.existing(id)?;
+        if self.state(id)?.status != Status::Paused {
+            return Err(Error::InvalidState {
+                id: id.into(),
+                state: "not paused".into(),
+                hint: "only a paused container can be unpaused",
+            });
+        }
+        load_container(&dir, id)?
+            .resume()
+            .map_err(|e| Error::container(format!("resuming {id}"), e))
+    }
+
+    /// Memory, CPU and pids usage from the container's cgroup.
+    pub fn stats(&self, id: &str) -> Result<CgroupStats> {
+        let spec = self.monitor_spec(id)?;
+        CgroupStats::read(&CgroupDirs::new(&spec.cgroups_path))
+    }
+
+    /// Attaches to the container's streams.
+    pub fn attach(&self, id: &str, stdin: bool, stdout: bool, stderr: bool) -> Result<Session> {
+        let dir = self.existing(id)?;
+        let (s, _) = round_trip(
+            id,
+            &dir,
+            &Request::Attach {
+                stdin,
+                stdout,
+                stderr,
+            },
+            Some(Duration::from_secs(10)),
+        )?;
+        Ok(Session::new(s, None))
+    }
+
+    /// Runs a process inside the running container; the session streams its output and
+    /// ends with its exit code.
+    pub fn exec(&self, id: &str, config: &ExecConfig) -> Result<Session> {
+        let dir = self.existing(id)?;
+        let (s, reply) = round_trip(
+            id,
+            &dir,
+            &Request::Exec {
+                config: config.clone(),
+            },
+            Some(Duration::from_secs(30)),
+        )?;
+        Ok(Session::new(s, reply.pid))
+    }
+
+    /// Resizes the terminal of the container, or of the exec with `exec_pid`.
+    pub fn resize(&self, id: &str, width: u16, height: u16, exec_pid: Option<i32>) -> Result<()> {
+        let dir = self.existing(id)?;
+        round_trip(
+            id,
+            &dir,
+            &Request::Resize {
+                width,
+                height,
+                exec_pid,
+            },
+            Some(Duration::from_secs(10)),
+        )
+        .map(|_| ())
+    }
+
+    /// Deletes the container: its processes (only with `force` while it runs), its cgroup
+    /// and its state directory.
+    pub fn delete(&self, id: &str, force: bool) -> Result<()> {
+        let dir = self.existing(id)?;
+        let spec = self.monitor_spec(id)?;
+        let st = self.state(id);
+        if let Ok(st) = &st
+            && st.status != Status::Exited
+        {
+            if !force {
+                return Err(Error::InvalidState {
+                    id: id.into(),
+                    state: format!("{:?}", st.status).to_lowercase(),
+                    hint: "stop the container before removing it, or force the removal",
+                });
+            }
+            if st.status == Status::Paused {
+                self.resume(id)?;
+            }
+            if let Some(pid) = st.pid {
+                let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL);
+            }
+            if st.monitor_alive {
+                let _ = self.wait(id, Some(Duration::from_secs(10)));
+            }
+        }
+        // Let the monitor finish writing before its directory goes away.
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while monitor_alive(&dir) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        if let Ok(mut c) = load_container(&dir, id)
+            && let Err(e) = c.delete(true)
+        {
+            tracing::warn!(id, error = %e, "libcontainer delete failed; removing what is left by hand");
+        }
+        cgroups::remove(&spec.cgroups_path)?;
+        std::fs::remove_dir_all(&dir)
+            .map_err(|e| Error::io(format!("removing {}", dir.display()), e))
+    }
+}

@@ -1,0 +1,244 @@
+//! Docker's resource rules turned into OCI `linux.resources`: validation errors worded as
+//! Docker words them, `--memory-swap` semantics (-1 unlimited, 0 = twice the memory),
+//! `--cpus` as a CFS quota over a 100 ms period, and the create "Warnings" Docker returns
+//! when the host cannot enforce a limit (the limit is then dropped, as Docker does).
+//! This module never writes a cgroup file; libcontainer applies what it returns.
+
+use oci_spec::runtime::{
+    LinuxCpuBuilder, LinuxDeviceCgroupBuilder, LinuxMemoryBuilder, LinuxPidsBuilder,
+    LinuxResources, LinuxResourcesBuilder,
+};
+
+use crate::cgroups::HostSupport;
+use crate::config::Resources;
+use crate::error::{Error, Result};
+
+/// The CFS period Docker uses for `--cpus`.
+pub const CPU_PERIOD: u64 = 100_000;
+/// Docker's smallest memory limit.
+pub const MIN_MEMORY: i64 = 6 * 1024 * 1024;
+
+/// The Docker warning for a memory limit without swap accounting.
+pub const WARN_NO_SWAP: &str = "Your kernel does not support swap limit capabilities or the cgroup is not mounted. Memory limited without swap.";
+const WARN_NO_MEMORY: &str = "Your kernel does not support memory limit capabilities or the cgroup is not mounted. Limitation discarded.";
+const WARN_NO_SHARES: &str =
+    "Your kernel does not support CPU shares or the cgroup is not mounted. Shares discarded.";
+const WARN_NO_PIDS: &str = "Your kernel does not support pids limit capabilities or the cgroup is not mounted. PIDs limit discarded.";
+
+/// Validates `r` against Docker's rules and the host, returning the OCI resources and any
+/// warnings for the create response.
+pub fn linux_resources(r: &Resources, host: &HostSupport) -> Result<(LinuxResources, Vec<String>)> {
+    let mut warnings = Vec::new();
+    let invalid = |m: &str| Err(Error::InvalidConfig(m.to_string()));
+    if r.memory < 0 {
+        return invalid("memory limit must not be negative");
+    }
+    if r.memory > 0 && r.memory < MIN_MEMORY {
+        return invalid("Minimum memory limit allowed is 6MB");
+    }
+    if r.memory_swap > 0 && r.memory == 0 {
+        return invalid(
+            "You should always set the Memory limit when using Memoryswap limit, see usage",
+        );
+    }
+    if r.memory_swap > 0 && r.memory_swap < r.memory {
+        return invalid("Minimum memoryswap limit should be larger than memory limit, see usage");
+    }
+    if r.nano_cpus < 0 || r.nano_cpus > host.num_cpus as i64 * 1_000_000_000 {
+        return Err(Error::InvalidConfig(format!(
+            "Range of CPUs is from 0.01 to {n}.00, as there are only {n} CPUs available",
+            n = host.num_cpus
+        )));
+    }
+
+    let mut resources = LinuxResourcesBuilder::default().devices(vec![
+        // Deny every device; libcontainer then allows the default set (null, zero, full,
+        // random, urandom, tty, console, ptmx, pts, tun) as runc does.
+        LinuxDeviceCgroupBuilder::default()
+            .allow(false)
+            .access("rwm")
+            .build()?,
+    ]);
+
+    let mut memory = LinuxMemoryBuilder::default();
+    let mut has_memory = false;
+    if r.memory > 0 {
+        if !host.memory {
+            warnings.push(WARN_NO_MEMORY.to_string());
+        } else {
+            has_memory = true;
+            memory = memory.limit(r.memory);
+            let swap = if r.memory_swap == 0 {
+                r.memory * 2
+            } else {
+                r.memory_swap
+            };
+            if swap != -1 && !host.swap {
+                warnings.push(WARN_NO_SWAP.to_string());
+            } else if host.swap {
+                memory = memory.swap(swap);
+            }
+        }
+    }
+    if has_memory {
+        resources = resources.memory(memory.build()?);
+    }
+
+    let mut cpu = LinuxCpuBuilder::default();
+    let mut has_cpu = false;
+    if r.cpu_shares > 0 {
+        if host.cpu_shares {
+            cpu = cpu.shares(r.cpu_shares.clamp(2, 262_144) as u64);
+            has_cpu = true;
+        } else {
+            warnings.push(WARN_NO_SHARES.to_string());
+        }
+    }
+    if r.nano_cpus > 0 {
+        if !host.cpu_cfs {
+            return invalid(
+                "NanoCPUs can not be set, as your kernel does not support CPU CFS scheduler or the cgroup is not mounted",
+            );
+        }
+        let quota = r.nano_cpus * CPU_PERIOD as i64 / 1_000_000_000;
+        if quota < 1000 {
+            return invalid("CPU cfs quota can not be less than 1ms (i.e. 1000)");
+        }
+        cpu = cpu.quota(quota).period(CPU_PERIOD);
+        has_cpu = true;
+    }
+    if has_cpu {
+        resources = resources.cpu(cpu.build()?);
+    }
+
+    if r.pids_limit > 0 {
+        if host.pids {
+            resources = resources.pids(LinuxPidsBuilder::default().limit(r.pids_limit).build()?);
+        } else {
+            warnings.push(WARN_NO_PIDS.to_string());
+        }
+    }
+    Ok((resources.build()?, warnings))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MB: i64 = 1 << 20;
+
+    #[test]
+    fn memory_and_swap_follow_docker() {
+        let host = HostSupport::all();
+        let r = Resources {
+            memory: 200 * MB,
+            memory_swap: 1024 * MB,
+            ..Default::default()
+        };
+        let (res, warnings) = linux_resources(&r, &host).unwrap();
+        let mem = res.memory().unwrap();
+        assert_eq!((mem.limit(), mem.swap()), (Some(200 * MB), Some(1024 * MB)));
+        assert!(warnings.is_empty());
+
+        let r = Resources {
+            memory: 100 * MB,
+            ..Default::default()
+        };
+        let (res, _) = linux_resources(&r, &host).unwrap();
+        assert_eq!(
+            res.memory().unwrap().swap(),
+            Some(200 * MB),
+            "0 means twice the memory"
+        );
+
+        let r = Resources {
+            memory: 100 * MB,
+            memory_swap: -1,
+            ..Default::default()
+        };
+        assert_eq!(
+            linux_resources(&r, &host)
+                .unwrap()
+                .0
+                .memory()
+                .unwrap()
+                .swap(),
+            Some(-1)
+        );
+    }
+
+    #[test]
+    fn no_swap_accounting_warns_like_docker() {
+        let host = HostSupport {
+            swap: false,
+            ..HostSupport::all()
+        };
+        let r = Resources {
+            memory: 200 * MB,
+            memory_swap: 1024 * MB,
+            ..Default::default()
+        };
+        let (res, warnings) = linux_resources(&r, &host).unwrap();
+        assert_eq!(res.memory().unwrap().swap(), None);
+        assert_eq!(warnings, vec![WARN_NO_SWAP.to_string()]);
+    }
+
+    #[test]
+    fn docker_validation_messages() {
+        let host = HostSupport::all();
+        let err = |r: Resources| linux_resources(&r, &host).unwrap_err().to_string();
+        assert!(
+            err(Resources {
+                memory: MB,
+                ..Default::default()
+            })
+            .contains("Minimum memory limit allowed is 6MB")
+        );
+        assert!(
+            err(Resources {
+                memory_swap: 100 * MB,
+                ..Default::default()
+            })
+            .contains("always set the Memory limit")
+        );
+        assert!(
+            err(Resources {
+                memory: 100 * MB,
+                memory_swap: 50 * MB,
+                ..Default::default()
+            })
+            .contains("Minimum memoryswap")
+        );
+        assert!(
+            err(Resources {
+                nano_cpus: 1_000_000_000_000,
+                ..Default::default()
+            })
+            .contains("Range of CPUs")
+        );
+    }
+
+    #[test]
+    fn cpus_and_shares_and_pids() {
+        let host = HostSupport::all();
+        let r = Resources {
+            cpu_shares: 1024,
+            nano_cpus: 1_500_000_000,
+            pids_limit: 20,
+            ..Default::default()
+        };
+        let (res, _) = linux_resources(&r, &host).unwrap();
+        let cpu = res.cpu().as_ref().unwrap();
+        assert_eq!(
+            (cpu.shares(), cpu.quota(), cpu.period()),
+            (Some(1024), Some(150_000), Some(CPU_PERIOD))
+        );
+        assert_eq!(res.pids().as_ref().unwrap().limit(), 20);
+        let no_pids = HostSupport {
+            pids: false,
+            ..HostSupport::all()
+        };
+        let (res, w) = linux_resources(&r, &no_pids).unwrap();
+        assert!(res.pids().is_none() && w.len() == 1);
+    }
+}
