@@ -49,6 +49,6 @@ pub use cgroups::CgroupStats;
 pub use config::{ContainerConfig, ExecConfig, LogConfig, NetworkMode, Resources, Ulimit};
 pub use error::{Error, Result};
 pub use runtime::{
-    ContainerHandle, ContainerState, Frame, MONITOR_BINARY, Runtime, Session, Status,
+    ContainerHandle, ContainerState, Frame, MONITOR_BINARY, Runtime, Session, Status, StdinWriter,
 };
 pub use state::ExitRecord;

@@ -10,11 +10,88 @@ use crate::{ChildGuard, binary, wait_for_line};
 /// CI machines are slow and busy; a healthy start takes milliseconds.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// A `berthd` with its own data root and sockets; stopped on drop.
+/// A `berthd` with its own data root, sockets and cgroup parent; stopped on drop, its
+/// containers' cgroup parent removed.
 #[derive(Debug)]
 pub struct Berthd {
     pub process: ChildGuard,
     dir: tempfile::TempDir,
+    cgroup_parent: String,
+}
+
+/// The test process's own cgroup (the memory hierarchy's on v1, the unified one on v2):
+/// test containers go below it, never at the root.
+fn own_cgroup() -> String {
+    let text = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+    let field = |line: &str| line.splitn(3, ':').nth(2).map(str::to_owned);
+    text.lines()
+        .find(|l| {
+            l.split(':')
+                .nth(1)
+                .is_some_and(|c| c.split(',').any(|c| c == "memory"))
+        })
+        .and_then(field)
+        .or_else(|| text.lines().find(|l| l.starts_with("0::")).and_then(field))
+        .unwrap_or_else(|| "/".to_owned())
+}
+
+impl Drop for Berthd {
+    fn drop(&mut self) {
+        // Stop berthd first (its containers' monitors keep running: kill them via the
+        // cgroup), then remove the parent in every hierarchy.
+        self.process
+            .signal_and_wait(nix::sys::signal::Signal::SIGTERM, Duration::from_secs(5));
+        if let Ok(hierarchies) = std::fs::read_dir("/sys/fs/cgroup") {
+            for h in hierarchies.flatten() {
+                let dir = h.path().join(self.cgroup_parent.trim_start_matches('/'));
+                remove_cgroup_tree(&dir);
+            }
+        }
+        unmount_below(self.dir.path());
+    }
+}
+
+/// Detaches every mount below `dir` (container roots left by a test that failed), so the
+/// temporary directory can be removed.
+fn unmount_below(dir: &Path) {
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let prefix = dir.to_string_lossy().into_owned();
+    let mut points: Vec<&str> = mounts
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .filter(|m| m.starts_with(prefix.as_str()))
+        .collect();
+    points.sort_by_key(|p| std::cmp::Reverse(p.len()));
+    for p in points {
+        let _ = nix::mount::umount2(p, nix::mount::MntFlags::MNT_DETACH);
+    }
+}
+
+/// Kills what is left in a cgroup tree and removes it, deepest first.
+fn remove_cgroup_tree(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        if e.file_type().is_ok_and(|t| t.is_dir()) {
+            remove_cgroup_tree(&e.path());
+        }
+    }
+    if let Ok(procs) = std::fs::read_to_string(dir.join("cgroup.procs")) {
+        for pid in procs.lines().filter_map(|p| p.trim().parse::<i32>().ok()) {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+    }
+    for _ in 0..50 {
+        if std::fs::remove_dir(dir).is_ok() || !dir.exists() {
+            return;
+        }
+        // Killed processes leave the cgroup asynchronously; rmdir succeeds once they have.
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 impl Berthd {
@@ -30,14 +107,26 @@ impl Berthd {
             .tempdir()
             .expect("temporary directory");
         let socket = dir.path().join("berth.sock");
+        let name = dir
+            .path()
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("berthd");
+        let cgroup_parent = format!("{}/{name}", own_cgroup().trim_end_matches('/'));
         let mut cmd = Command::new(binary("berthd"));
         cmd.arg("--data-root")
             .arg(dir.path().join("root"))
             .arg("-H")
             .arg(format!("unix://{}", socket.display()))
+            .arg("--cgroup-parent")
+            .arg(&cgroup_parent)
             .args(extra);
         let (process, _) = spawn_until("berthd", cmd, "berthd is ready");
-        Berthd { process, dir }
+        Berthd {
+            process,
+            dir,
+            cgroup_parent,
+        }
     }
 
     /// The Docker API socket.
@@ -56,6 +145,11 @@ impl Berthd {
 
     pub fn dir(&self) -> &Path {
         self.dir.path()
+    }
+
+    /// Where this berthd puts its containers' cgroups.
+    pub fn cgroup_parent(&self) -> &str {
+        &self.cgroup_parent
     }
 }
 

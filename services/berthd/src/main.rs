@@ -30,6 +30,10 @@ struct Args {
         default_value = "unix:///run/berth/berth.sock"
     )]
     hosts: Vec<Host>,
+    /// The cgroup containers go under, as dockerd's --cgroup-parent (default: below
+    /// berthd's own cgroup).
+    #[arg(long, env = "BERTH_CGROUP_PARENT")]
+    cgroup_parent: Option<String>,
     /// A label for this host, KEY=VALUE (repeatable), shown by `docker info`.
     #[arg(long = "label", value_parser = berth_daemon::parse_key_value)]
     labels: Vec<(String, String)>,
@@ -108,6 +112,8 @@ async fn main() -> anyhow::Result<()> {
         runner_id: None,
         labels: args.labels.into_iter().collect(),
         heartbeat_interval: Duration::from_secs(5),
+        image_store: image_store.clone(),
+        cgroup_parent: args.cgroup_parent.clone(),
         bus: bus.clone(),
     };
     services.spawn(async move {

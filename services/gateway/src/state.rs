@@ -26,17 +26,53 @@ impl AppState {
 
     /// A client for the least loaded live runner.
     pub fn any_runner(&self) -> Result<RunnerClient<TracedChannel>, ApiError> {
-        let beat = self.runners.live().into_iter().next().ok_or_else(|| {
-            ApiError::unavailable(
-                "no runner is connected to this gateway: start berth-runner (or berthd) \
-                 and check that it reaches the same bus",
-            )
-        })?;
-        let endpoint: Endpoint = beat.address.parse().map_err(|e| {
-            ApiError::unavailable(format!("runner {} sent a bad address: {e}", beat.runner_id))
-        })?;
-        let channel =
-            berth_rpc::connect(&endpoint).map_err(|e| ApiError::unavailable(e.to_string()))?;
-        Ok(RunnerClient::new(channel))
+        self.all_runners()?.into_iter().next().ok_or_else(no_runner)
     }
+
+    /// Clients for every live runner, least loaded first; an error when there is none.
+    pub fn all_runners(&self) -> Result<Vec<RunnerClient<TracedChannel>>, ApiError> {
+        let live = self.runners.live();
+        if live.is_empty() {
+            return Err(no_runner());
+        }
+        live.into_iter()
+            .map(|beat| {
+                let endpoint: Endpoint = beat.address.parse().map_err(|e| {
+                    ApiError::unavailable(format!(
+                        "runner {} sent a bad address: {e}",
+                        beat.runner_id
+                    ))
+                })?;
+                let channel = berth_rpc::connect(&endpoint)
+                    .map_err(|e| ApiError::unavailable(e.to_string()))?;
+                Ok(RunnerClient::new(channel).max_decoding_message_size(64 << 20))
+            })
+            .collect()
+    }
+
+    /// The runner that holds container `id` (ID, prefix or name): the runners are asked in
+    /// turn; Docker's "No such container" when none has it.
+    pub async fn runner_for(&self, id: &str) -> Result<RunnerClient<TracedChannel>, ApiError> {
+        for mut runner in self.all_runners()? {
+            let found = runner
+                .inspect_container(berth_proto::v1::InspectContainerRequest {
+                    container: id.to_owned(),
+                    size: false,
+                })
+                .await;
+            match found {
+                Ok(_) => return Ok(runner),
+                Err(s) if s.code() == tonic::Code::NotFound => continue,
+                Err(s) => return Err(s.into()),
+            }
+        }
+        Err(ApiError::not_found(format!("No such container: {id}")))
+    }
+}
+
+fn no_runner() -> ApiError {
+    ApiError::unavailable(
+        "no runner is connected to this gateway: start berth-runner (or berthd) \
+         and check that it reaches the same bus",
+    )
 }

@@ -4,10 +4,13 @@
 //! A runner owns its host's unpacked layers, containers, logs and networks, all under its
 //! data root. It never stores image content; layers come from the image store.
 
+pub mod containers;
 mod heartbeat;
 mod host;
 pub mod rootfs;
 mod service;
+mod service_attach;
+mod service_containers;
 pub mod snapshots;
 
 use std::collections::HashMap;
@@ -34,6 +37,10 @@ pub struct Config {
     /// Operator labels, shown by `docker info` and used for placement.
     pub labels: HashMap<String, String>,
     pub heartbeat_interval: Duration,
+    /// The image store's gRPC address: where layers come from.
+    pub image_store: Endpoint,
+    /// Where container cgroups go; by default below the runner's own cgroup.
+    pub cgroup_parent: Option<String>,
     pub bus: Arc<dyn Bus>,
 }
 
@@ -50,6 +57,8 @@ pub enum RunnerError {
     Rpc(#[from] berth_rpc::RpcError),
     #[error("cannot announce the runner on the bus: {0}")]
     Bus(#[from] berth_bus::BusError),
+    #[error("cannot set up container state in {path}: {message}")]
+    State { path: PathBuf, message: String },
 }
 
 /// Serves until `shutdown` is cancelled, announcing itself on the bus meanwhile.
@@ -59,11 +68,12 @@ pub async fn serve(config: Config, shutdown: CancellationToken) -> Result<(), Ru
         source,
     };
     std::fs::create_dir_all(&config.data_root).map_err(data_err)?;
-    let runner_id = match config.runner_id {
+    let runner_id = match config.runner_id.clone() {
         Some(id) => id,
         None => stable_id(&config.data_root).map_err(data_err)?,
     };
     let facts = HostFacts::read(std::path::Path::new("/"));
+    let containers = open_containers(&config, &config.data_root)?;
     let listener = Listener::bind(&config.listen).await?;
     let address = config
         .advertise
@@ -79,6 +89,7 @@ pub async fn serve(config: Config, shutdown: CancellationToken) -> Result<(), Ru
     )
     .await?;
     let service = RunnerServer::new(service::RunnerService {
+        containers: Arc::new(containers),
         runner_id,
         data_root: config.data_root,
         facts,
@@ -88,6 +99,42 @@ pub async fn serve(config: Config, shutdown: CancellationToken) -> Result<(), Ru
     let _ = beats.await;
     served?;
     Ok(())
+}
+
+fn open_containers(
+    config: &Config,
+    root: &std::path::Path,
+) -> Result<containers::Containers, RunnerError> {
+    let state_err = |e: &dyn std::fmt::Display| RunnerError::State {
+        path: root.to_owned(),
+        message: e.to_string(),
+    };
+    let runtime = berth_runtime::Runtime::new(root.join("runtime"), config.cgroup_parent.clone())
+        .map_err(|e| state_err(&e))?;
+    let snapshots =
+        snapshots::Snapshots::open(&root.join("snapshots")).map_err(|e| state_err(&e))?;
+    let records = containers::record::Records::open(&root.join("containers.redb"))
+        .map_err(|e| state_err(&e))?;
+    let image_store = berth_proto::v1::image_store_client::ImageStoreClient::new(
+        berth_rpc::connect(&config.image_store)?,
+    )
+    .max_decoding_message_size(64 << 20);
+    Ok(containers::Containers {
+        runtime,
+        snapshots,
+        records,
+        image_store,
+        root: root.join("containers"),
+        names: tokio::sync::Mutex::new(()),
+    })
+}
+
+/// Unix nanoseconds now.
+pub(crate) fn now_nanos() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or_default()
 }
 
 /// The runner's ID, made on first start and kept, so a restarted runner is the same

@@ -24,6 +24,16 @@ struct Args {
     /// A label for placement and `docker info`, KEY=VALUE (repeatable).
     #[arg(long = "label", value_parser = berth_daemon::parse_key_value)]
     labels: Vec<(String, String)>,
+    /// The image store's gRPC address: where layers come from.
+    #[arg(
+        long,
+        env = "BERTH_IMAGE_STORE",
+        default_value = "tcp://127.0.0.1:7101"
+    )]
+    image_store: berth_rpc::Endpoint,
+    /// The cgroup containers go under (default: below the runner's own cgroup).
+    #[arg(long, env = "BERTH_CGROUP_PARENT")]
+    cgroup_parent: Option<String>,
     /// Seconds between heartbeats.
     #[arg(long, env = "BERTH_HEARTBEAT_SECONDS", default_value_t = 5)]
     heartbeat_seconds: u64,
@@ -42,6 +52,8 @@ async fn main() -> anyhow::Result<()> {
         runner_id: args.runner_id,
         labels: args.labels.into_iter().collect(),
         heartbeat_interval: Duration::from_secs(args.heartbeat_seconds.max(1)),
+        image_store: args.image_store,
+        cgroup_parent: args.cgroup_parent,
         bus: process.bus.clone(),
     };
     berth_runner::serve(config, process.shutdown.clone()).await?;

@@ -4,13 +4,18 @@
 use std::path::PathBuf;
 
 use berth_proto::v1::runner_server::Runner;
-use berth_proto::v1::{InfoRequest, InfoResponse};
+use berth_proto::v1::*;
+
+use crate::service_containers as c;
+
+type Stream<T> = tonic::codegen::BoxStream<T>;
 use tonic::{Request, Response, Status};
 
 use crate::host::HostFacts;
 
 #[derive(Debug)]
 pub struct RunnerService {
+    pub containers: std::sync::Arc<crate::containers::Containers>,
     pub runner_id: String,
     pub data_root: PathBuf,
     pub facts: HostFacts,
@@ -19,8 +24,75 @@ pub struct RunnerService {
 
 #[tonic::async_trait]
 impl Runner for RunnerService {
+    async fn create_container(
+        &self,
+        r: Request<CreateContainerRequest>,
+    ) -> Result<Response<CreateContainerResponse>, Status> {
+        c::create(&self.containers, r.into_inner()).await
+    }
+    async fn start_container(
+        &self,
+        r: Request<StartContainerRequest>,
+    ) -> Result<Response<StartContainerResponse>, Status> {
+        c::start(&self.containers, r.into_inner()).await
+    }
+    async fn stop_container(
+        &self,
+        r: Request<StopContainerRequest>,
+    ) -> Result<Response<StopContainerResponse>, Status> {
+        c::stop(&self.containers, r.into_inner()).await
+    }
+    async fn kill_container(
+        &self,
+        r: Request<KillContainerRequest>,
+    ) -> Result<Response<KillContainerResponse>, Status> {
+        c::kill(&self.containers, r.into_inner()).await
+    }
+    async fn wait_container(
+        &self,
+        r: Request<WaitContainerRequest>,
+    ) -> Result<Response<Stream<WaitContainerResponse>>, Status> {
+        c::wait(&self.containers, r.into_inner()).await
+    }
+    async fn remove_container(
+        &self,
+        r: Request<RemoveContainerRequest>,
+    ) -> Result<Response<RemoveContainerResponse>, Status> {
+        c::remove(&self.containers, r.into_inner()).await
+    }
+    async fn list_containers(
+        &self,
+        r: Request<ListContainersRequest>,
+    ) -> Result<Response<ListContainersResponse>, Status> {
+        c::list(&self.containers, r.into_inner()).await
+    }
+    async fn inspect_container(
+        &self,
+        r: Request<InspectContainerRequest>,
+    ) -> Result<Response<InspectContainerResponse>, Status> {
+        c::inspect(&self.containers, r.into_inner()).await
+    }
+    async fn attach(
+        &self,
+        r: Request<tonic::Streaming<AttachRequest>>,
+    ) -> Result<Response<Stream<AttachResponse>>, Status> {
+        crate::service_attach::attach(&self.containers, r.into_inner()).await
+    }
+    async fn logs(&self, r: Request<LogsRequest>) -> Result<Response<Stream<LogEntry>>, Status> {
+        c::logs(&self.containers, r.into_inner()).await
+    }
+
     async fn info(&self, _: Request<InfoRequest>) -> Result<Response<InfoResponse>, Status> {
         let f = &self.facts;
+        let (mut total, mut running, mut paused) = (0, 0, 0);
+        for record in self.containers.records.all().unwrap_or_default() {
+            total += 1;
+            match self.containers.runtime.state(&record.id).map(|s| s.status) {
+                Ok(berth_runtime::Status::Running) => running += 1,
+                Ok(berth_runtime::Status::Paused) => paused += 1,
+                _ => {}
+            }
+        }
         Ok(Response::new(InfoResponse {
             runner_id: self.runner_id.clone(),
             hostname: f.hostname.clone(),
@@ -36,6 +108,10 @@ impl Runner for RunnerService {
             storage_driver: "overlay2".to_owned(),
             labels: self.labels.clone(),
             warnings: f.warnings.clone(),
+            containers_total: total,
+            containers_running: running,
+            containers_paused: paused,
+            containers_stopped: total - running - paused,
             ..Default::default()
         }))
     }

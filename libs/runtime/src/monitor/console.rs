@@ -10,6 +10,20 @@ use nix::sys::socket::{ControlMessageOwned, MsgFlags, recvmsg};
 
 use crate::error::{Error, IoContext, Result};
 
+/// Where to put a console socket: `preferred` when it fits in `sun_path` (108 bytes),
+/// else a short name in the temporary directory derived from it. libcontainer connects
+/// by path, so the path must fit; deep data roots would not.
+pub fn socket_path(preferred: &Path) -> std::path::PathBuf {
+    if preferred.as_os_str().len() < 100 {
+        return preferred.to_owned();
+    }
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    preferred.hash(&mut h);
+    std::process::id().hash(&mut h);
+    std::env::temp_dir().join(format!("berth-console-{:016x}.sock", h.finish()))
+}
+
 /// Listens on `path` (removed first if stale) for libcontainer's console connection.
 pub fn listen(path: &Path) -> Result<UnixListener> {
     let _ = std::fs::remove_file(path);

@@ -115,7 +115,7 @@ pub fn spawn(
     let process = exec_process(container, cfg)?;
     let process_path = state_dir.join(format!("exec-{n}.json"));
     crate::state::write_json(&process_path, &process)?;
-    let console_path = state_dir.join(format!("exec-{n}.sock"));
+    let console_path = console::socket_path(&state_dir.join(format!("exec-{n}.sock")));
 
     let mut builder = ContainerBuilder::new(id.to_string(), SyscallType::default())
         .with_root_path(lc_root)

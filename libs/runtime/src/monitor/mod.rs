@@ -183,7 +183,7 @@ fn create(state_dir: &Path) -> Result<supervisor::Supervisor> {
         .map_err(|e| Error::InvalidConfig(format!("container id {:?}: {e}", spec.id)))?
         .with_root_path(&lc_root)
         .map_err(|e| Error::container("opening the state root", e))?;
-    let console_path = state_dir.join("console.sock");
+    let console_path = console::socket_path(&state_dir.join("console.sock"));
     let (io, listener) = if spec.config.tty {
         let l = console::listen(&console_path)?;
         builder = builder.with_console_socket(Some(&console_path));

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-pub use session::{Frame, Session};
+pub use session::{Frame, Session, StdinWriter};
 
 use crate::error::{Error, IoContext, Result};
 use crate::state::{MonitorSpec, files};

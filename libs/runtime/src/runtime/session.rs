@@ -129,6 +129,16 @@ impl Session {
         Ok((None, out, err))
     }
 
+    /// A second handle on the same connection for stdin, so one thread can read frames
+    /// while another writes input (an attach proxied to a remote client).
+    pub fn stdin(&self) -> Result<StdinWriter> {
+        let stream = self
+            .stream
+            .try_clone()
+            .ctx(|| "cloning the monitor connection".into())?;
+        Ok(StdinWriter { stream })
+    }
+
     /// The raw connection, for proxying: frames as described in [`crate::monitor::protocol`].
     pub fn into_stream(self) -> UnixStream {
         self.stream
@@ -138,5 +148,27 @@ impl Session {
 impl Read for Session {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         self.stream.read(buf)
+    }
+}
+
+/// The stdin half of a [`Session`]; see [`Session::stdin`].
+#[derive(Debug)]
+pub struct StdinWriter {
+    stream: UnixStream,
+}
+
+impl StdinWriter {
+    /// Sends bytes to the process's stdin.
+    pub fn write(&mut self, data: &[u8]) -> Result<()> {
+        self.stream
+            .write_all(data)
+            .ctx(|| "writing stdin to the monitor".into())
+    }
+
+    /// Closes the process's stdin (a half-close of the connection).
+    pub fn close(&self) -> Result<()> {
+        self.stream
+            .shutdown(Shutdown::Write)
+            .ctx(|| "closing stdin".into())
     }
 }

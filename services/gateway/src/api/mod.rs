@@ -1,8 +1,9 @@
 //! The Docker Engine API routes. One module per route group, as in moby's own router.
 
+mod containers;
 mod events;
 pub mod filters;
-mod images;
+pub mod images;
 pub mod query;
 mod system;
 pub mod version;
@@ -21,6 +22,7 @@ pub fn router(state: AppState) -> Router {
         .merge(system::routes())
         .merge(events::routes())
         .merge(images::routes())
+        .merge(containers::routes())
         .fallback(unknown_endpoint)
         .with_state(state)
 }

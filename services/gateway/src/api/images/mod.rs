@@ -5,7 +5,7 @@
 //! from the right, as moby's router does with its `{name:.*}` patterns.
 
 mod archive;
-mod convert;
+pub mod convert;
 mod inspect;
 mod list;
 mod manage;

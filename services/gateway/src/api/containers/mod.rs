@@ -1,0 +1,27 @@
+//! `/containers/...`: the Docker container API, each call forwarded to the runner that
+//! holds the container (or, for create, the runner the pool picks).
+
+mod attach;
+mod create;
+mod lifecycle;
+mod list;
+mod logs;
+
+use axum::Router;
+use axum::routing::{delete, get, post};
+
+use crate::state::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/containers/create", post(create::create))
+        .route("/containers/json", get(list::list))
+        .route("/containers/{id}/json", get(list::inspect))
+        .route("/containers/{id}/start", post(lifecycle::start))
+        .route("/containers/{id}/stop", post(lifecycle::stop))
+        .route("/containers/{id}/kill", post(lifecycle::kill))
+        .route("/containers/{id}/wait", post(lifecycle::wait))
+        .route("/containers/{id}/logs", get(logs::logs))
+        .route("/containers/{id}/attach", post(attach::attach))
+        .route("/containers/{id}", delete(lifecycle::remove))
+}

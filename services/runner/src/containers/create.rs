@@ -1,0 +1,268 @@
+//! `docker create`: from a spec and an image to a container that is ready to start.
+
+use std::sync::Arc;
+
+use berth_proto::v1::{ContainerSpec, InspectImageRequest, ResolveRequest};
+use berth_runtime::{ContainerConfig, NetworkMode, Resources};
+use serde_json::Value;
+use tonic::Status;
+
+use super::record::Record;
+use super::{Containers, blocking, runtime_status};
+
+/// Docker's name rule: `[a-zA-Z0-9][a-zA-Z0-9_.-]+`.
+fn valid_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && name.len() >= 2
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+}
+
+fn strings(v: &Value) -> Option<Vec<String>> {
+    v.as_array().map(|a| {
+        a.iter()
+            .filter_map(|s| s.as_str().map(str::to_owned))
+            .collect()
+    })
+}
+
+/// Image env first, then the request's, a later `KEY=` replacing an earlier one.
+fn merge_env(image: Vec<String>, request: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for e in image.into_iter().chain(request.iter().cloned()) {
+        let key = e.split('=').next().unwrap_or("").to_owned();
+        out.retain(|x| x.split('=').next() != Some(key.as_str()));
+        out.push(e);
+    }
+    out
+}
+
+impl Containers {
+    /// Creates the container; returns its ID and Docker's warnings.
+    pub async fn create(
+        self: &Arc<Self>,
+        spec: ContainerSpec,
+    ) -> Result<(String, Vec<String>), Status> {
+        // 64 hex characters like Docker's; uniqueness, not secrecy, is what matters.
+        let id = format!(
+            "{}{}",
+            uuid::Uuid::new_v4().simple(),
+            uuid::Uuid::new_v4().simple()
+        );
+        let name = match spec.name.trim_start_matches('/') {
+            "" => generated_name(&id),
+            n if valid_name(n) => n.to_owned(),
+            n => {
+                return Err(Status::invalid_argument(format!(
+                    "Invalid container name ({n}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
+                )));
+            }
+        };
+
+        let mut store = self.image_store.clone();
+        let image = store
+            .resolve(ResolveRequest {
+                reference: spec.image.clone(),
+                platform: None,
+            })
+            .await?
+            .into_inner();
+        let inspected = store
+            .inspect_image(InspectImageRequest {
+                reference: spec.image.clone(),
+                platform: None,
+            })
+            .await?
+            .into_inner();
+        let config: Value = serde_json::from_slice(&inspected.config_json)
+            .map_err(|e| Status::internal(format!("the image config is not JSON: {e}")))?;
+        let c = &config["config"];
+        let diff_ids: Vec<berth_oci::Digest> = strings(&config["rootfs"]["diff_ids"])
+            .unwrap_or_default()
+            .iter()
+            .map(|d| d.parse())
+            .collect::<Result<_, _>>()
+            .map_err(|e| {
+                Status::invalid_argument(format!("the image config has a bad diff ID: {e}"))
+            })?;
+
+        // Docker: a new entrypoint drops the image's command; otherwise each part comes
+        // from the request when given, else from the image.
+        let entrypoint = match &spec.entrypoint {
+            Some(e) => e.values.clone(),
+            None => strings(&c["Entrypoint"]).unwrap_or_default(),
+        };
+        let cmd = match (&spec.cmd, &spec.entrypoint) {
+            (Some(cmd), _) => cmd.values.clone(),
+            (None, Some(_)) => Vec::new(),
+            (None, None) => strings(&c["Cmd"]).unwrap_or_default(),
+        };
+        let args: Vec<String> = entrypoint.into_iter().chain(cmd).collect();
+        if args.is_empty() {
+            return Err(Status::invalid_argument("no command specified"));
+        }
+        let host = spec.host_config.clone().unwrap_or_default();
+        let resources = host.resources.clone().unwrap_or_default();
+        let network = match host.network_mode.as_str() {
+            "host" => NetworkMode::Host,
+            "none" | "" | "default" | "bridge" => NetworkMode::Private,
+            other => {
+                return Err(Status::unimplemented(format!(
+                    "network mode {other:?} is not available yet: use host or none"
+                )));
+            }
+        };
+        let working_dir = if spec.working_dir.is_empty() {
+            c["WorkingDir"].as_str().unwrap_or("").to_owned()
+        } else {
+            spec.working_dir.clone()
+        };
+        let user = if spec.user.is_empty() {
+            c["User"].as_str().unwrap_or("").to_owned()
+        } else {
+            spec.user.clone()
+        };
+        let hostname = if spec.hostname.is_empty() {
+            id[..12].to_owned()
+        } else {
+            spec.hostname.clone()
+        };
+        let log_path = self.root.join(&id).join("container-json.log");
+        let runtime_config = ContainerConfig {
+            args: args.clone(),
+            env: merge_env(strings(&c["Env"]).unwrap_or_default(), &spec.env),
+            working_dir,
+            user,
+            group_add: host.group_add.clone(),
+            hostname,
+            domainname: spec.domainname.clone(),
+            tty: spec.tty,
+            open_stdin: spec.open_stdin,
+            readonly_rootfs: host.readonly_rootfs,
+            binds: host.binds.clone(),
+            tmpfs: host.tmpfs.clone().into_iter().collect(),
+            network,
+            resources: Resources {
+                memory: resources.memory.unwrap_or(0),
+                memory_swap: resources.memory_swap.unwrap_or(0),
+                cpu_shares: resources.cpu_shares.unwrap_or(0),
+                nano_cpus: resources.nano_cpus.unwrap_or(0),
+                pids_limit: resources.pids_limit.unwrap_or(0),
+            },
+            cap_add: host.cap_add.clone(),
+            cap_drop: host.cap_drop.clone(),
+            privileged: host.privileged,
+            no_new_privileges: host
+                .security_opt
+                .iter()
+                .any(|o| o.starts_with("no-new-privileges")),
+            seccomp_unconfined: host
+                .security_opt
+                .iter()
+                .any(|o| o == "seccomp=unconfined" || o == "seccomp:unconfined"),
+            shm_size: host.shm_size as i64,
+            log: berth_runtime::LogConfig {
+                path: Some(log_path.clone()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+
+        let _names = self.names.lock().await;
+        if self
+            .records
+            .find(&name)
+            .ok()
+            .flatten()
+            .is_some_and(|r| r.name == name)
+        {
+            return Err(Status::already_exists(format!(
+                "Conflict. The container name \"/{name}\" is already in use. You have to remove (or rename) that container to be able to reuse that name."
+            )));
+        }
+        let lowers = self
+            .snapshots
+            .ensure(&mut store, &image.layers, &diff_ids)
+            .await
+            .map_err(|e| Status::internal(e.to_string()))?;
+        let record = Record {
+            id: id.clone(),
+            name,
+            created: crate::now_nanos(),
+            image: spec.image.clone(),
+            image_id: image.image_id.map(|d| d.value).unwrap_or_default(),
+            args,
+            lowers: lowers.clone(),
+            auto_remove: host.auto_remove,
+            log_path,
+            network_mode: if host.network_mode.is_empty() {
+                "bridge".into()
+            } else {
+                host.network_mode.clone()
+            },
+        };
+        let this = self.clone();
+        let handle = blocking(move || {
+            let fs = this.fs(&record.id);
+            fs.mount(&lowers)
+                .map_err(|e| Status::internal(e.to_string()))?;
+            match this
+                .runtime
+                .create(&record.id, &runtime_config, &fs.rootfs())
+            {
+                Ok(handle) => {
+                    this.records
+                        .put(&record, &spec)
+                        .map_err(|e| Status::internal(e.to_string()))?;
+                    Ok(handle)
+                }
+                Err(e) => {
+                    let _ = fs.remove();
+                    Err(runtime_status(e))
+                }
+            }
+        })
+        .await?;
+        Ok((id, handle.warnings))
+    }
+}
+
+/// Docker-style `adjective_noun` names, derived from the ID so they need no randomness
+/// of their own.
+fn generated_name(id: &str) -> String {
+    const LEFT: &[&str] = &[
+        "brave", "calm", "eager", "fond", "keen", "lucid", "merry", "quiet", "sharp", "witty",
+    ];
+    const RIGHT: &[&str] = &[
+        "hopper", "lovelace", "turing", "ritchie", "thompson", "liskov", "hamilton", "knuth",
+        "torvalds", "wozniak",
+    ];
+    let n = usize::from_str_radix(&id[..8], 16).unwrap_or(0);
+    format!(
+        "{}_{}_{}",
+        LEFT[n % LEFT.len()],
+        RIGHT[(n / LEFT.len()) % RIGHT.len()],
+        &id[..4]
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_env_follow_docker() {
+        assert!(valid_name("kuard"));
+        assert!(valid_name("a.b_c-1"));
+        assert!(!valid_name("k"));
+        assert!(!valid_name("-x"));
+        assert!(!valid_name("a/b"));
+        assert_eq!(
+            merge_env(
+                vec!["PATH=/bin".into(), "A=1".into()],
+                &["A=2".into(), "B=3".into()]
+            ),
+            ["PATH=/bin", "A=2", "B=3"]
+        );
+    }
+}

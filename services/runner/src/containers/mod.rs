@@ -1,0 +1,94 @@
+//! The containers of this host: creating them from an image (resolve, unpack, mount),
+//! driving them through the runtime, and answering what Docker asks about them.
+//!
+//! The runtime (`berth-runtime`) and its per-container monitors own the processes; this
+//! module owns the records and the root filesystems, and never forks anything itself.
+
+mod create;
+pub mod logs;
+pub mod record;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use berth_proto::v1::image_store_client::ImageStoreClient;
+use berth_rpc::TracedChannel;
+use berth_runtime::Runtime;
+use tonic::Status;
+
+use crate::rootfs::ContainerFs;
+use crate::snapshots::Snapshots;
+use record::{Record, Records};
+
+pub use logs::read_logs;
+
+/// Everything the container RPCs work with.
+#[derive(Debug)]
+pub struct Containers {
+    pub runtime: Runtime,
+    pub snapshots: Snapshots,
+    pub records: Records,
+    pub image_store: ImageStoreClient<TracedChannel>,
+    /// `containers/<id>/` holds each container's overlay.
+    pub root: PathBuf,
+    /// Serialises name checks with record writes, so two creates cannot take one name.
+    pub names: tokio::sync::Mutex<()>,
+}
+
+/// A runtime call on the blocking pool: the runtime talks to monitors synchronously.
+pub async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, Status> + Send + 'static,
+) -> Result<T, Status> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Status::internal(format!("runner task failed: {e}")))?
+}
+
+pub fn runtime_status(e: berth_runtime::Error) -> Status {
+    use berth_runtime::Error as E;
+    match &e {
+        E::NotFound(_) => Status::not_found(e.to_string()),
+        E::InvalidState { .. } => Status::failed_precondition(e.to_string()),
+        E::InvalidConfig(_) | E::AlreadyExists(_) => Status::invalid_argument(e.to_string()),
+        _ => Status::internal(e.to_string()),
+    }
+}
+
+impl Containers {
+    pub fn fs(&self, id: &str) -> ContainerFs {
+        ContainerFs::new(self.root.join(id))
+    }
+
+    /// The record of `text` (ID, prefix or name), or Docker's "No such container".
+    pub fn find(&self, text: &str) -> Result<Record, Status> {
+        self.records
+            .find(text)
+            .map_err(|e| Status::invalid_argument(e.to_string()))?
+            .ok_or_else(|| Status::not_found(format!("No such container: {text}")))
+    }
+
+    /// Removes a container: its process (when forced), its runtime state, its root and
+    /// its record.
+    pub async fn remove(self: &Arc<Self>, record: &Record, force: bool) -> Result<(), Status> {
+        let this = self.clone();
+        let id = record.id.clone();
+        blocking(move || {
+            match this.runtime.state(&id) {
+                Ok(st) if st.status == berth_runtime::Status::Running && !force => {
+                    return Err(Status::failed_precondition(format!(
+                        "cannot remove container \"/{}\": container is running: stop the container before removing or force remove",
+                        id
+                    )));
+                }
+                _ => {}
+            }
+            match this.runtime.delete(&id, force) {
+                Ok(()) | Err(berth_runtime::Error::NotFound(_)) => {}
+                Err(e) => return Err(runtime_status(e)),
+            }
+            this.fs(&id).remove().map_err(|e| Status::internal(format!("removing the root of {id}: {e}")))?;
+            this.records.remove(&id).map_err(|e| Status::internal(e.to_string()))
+        })
+        .await
+    }
+}

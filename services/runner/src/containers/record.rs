@@ -1,0 +1,131 @@
+//! What the runner remembers about each container, in its redb file: enough to list,
+//! inspect and remove it, and to find it again after a restart. The live state (running,
+//! exit code, OOM) comes from the runtime's monitor, never from here.
+
+use std::path::{Path, PathBuf};
+
+use prost::Message as _;
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use serde::{Deserialize, Serialize};
+
+/// Container ID -> [`Record`] as JSON.
+const RECORDS: TableDefinition<&str, &[u8]> = TableDefinition::new("containers");
+/// Container ID -> the create request's `ContainerSpec`, protobuf-encoded, kept as the
+/// client sent it (inspect shows it back).
+const SPECS: TableDefinition<&str, &[u8]> = TableDefinition::new("specs");
+
+/// One container.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    pub id: String,
+    /// Without Docker's leading slash.
+    pub name: String,
+    /// Unix nanoseconds.
+    pub created: i64,
+    /// The image as the user named it.
+    pub image: String,
+    pub image_id: String,
+    /// The process: entrypoint and command, resolved against the image.
+    pub args: Vec<String>,
+    /// The snapshots under its root, bottom first.
+    pub lowers: Vec<PathBuf>,
+    pub auto_remove: bool,
+    pub log_path: PathBuf,
+    pub network_mode: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("container metadata: {0}")]
+pub struct RecordError(String);
+
+fn err(e: impl std::fmt::Display) -> RecordError {
+    RecordError(e.to_string())
+}
+
+/// The container table.
+#[derive(Debug)]
+pub struct Records {
+    db: Database,
+}
+
+impl Records {
+    pub fn open(path: &Path) -> Result<Self, RecordError> {
+        let db = Database::create(path).map_err(err)?;
+        let tx = db.begin_write().map_err(err)?;
+        tx.open_table(RECORDS).map_err(err)?;
+        tx.open_table(SPECS).map_err(err)?;
+        tx.commit().map_err(err)?;
+        Ok(Records { db })
+    }
+
+    pub fn put(
+        &self,
+        record: &Record,
+        spec: &berth_proto::v1::ContainerSpec,
+    ) -> Result<(), RecordError> {
+        let json = serde_json::to_vec(record).map_err(err)?;
+        let tx = self.db.begin_write().map_err(err)?;
+        {
+            tx.open_table(RECORDS)
+                .map_err(err)?
+                .insert(record.id.as_str(), json.as_slice())
+                .map_err(err)?;
+            tx.open_table(SPECS)
+                .map_err(err)?
+                .insert(record.id.as_str(), spec.encode_to_vec().as_slice())
+                .map_err(err)?;
+        }
+        tx.commit().map_err(err)
+    }
+
+    pub fn remove(&self, id: &str) -> Result<(), RecordError> {
+        let tx = self.db.begin_write().map_err(err)?;
+        {
+            tx.open_table(RECORDS)
+                .map_err(err)?
+                .remove(id)
+                .map_err(err)?;
+            tx.open_table(SPECS).map_err(err)?.remove(id).map_err(err)?;
+        }
+        tx.commit().map_err(err)
+    }
+
+    pub fn all(&self) -> Result<Vec<Record>, RecordError> {
+        let tx = self.db.begin_read().map_err(err)?;
+        let table = tx.open_table(RECORDS).map_err(err)?;
+        let mut out = Vec::new();
+        for row in table.iter().map_err(err)? {
+            let (_, v) = row.map_err(err)?;
+            out.push(serde_json::from_slice(v.value()).map_err(err)?);
+        }
+        Ok(out)
+    }
+
+    pub fn spec(&self, id: &str) -> Result<Option<berth_proto::v1::ContainerSpec>, RecordError> {
+        let tx = self.db.begin_read().map_err(err)?;
+        let table = tx.open_table(SPECS).map_err(err)?;
+        match table.get(id).map_err(err)? {
+            Some(v) => Ok(Some(
+                berth_proto::v1::ContainerSpec::decode(v.value()).map_err(err)?,
+            )),
+            None => Ok(None),
+        }
+    }
+
+    /// Finds a container by full ID, unique ID prefix or name, as Docker does.
+    pub fn find(&self, text: &str) -> Result<Option<Record>, RecordError> {
+        let name = text.strip_prefix('/').unwrap_or(text);
+        let all = self.all()?;
+        if let Some(r) = all.iter().find(|r| r.id == text || r.name == name) {
+            return Ok(Some(r.clone()));
+        }
+        let mut by_prefix = all.into_iter().filter(|r| r.id.starts_with(text));
+        match (by_prefix.next(), by_prefix.next()) {
+            (Some(r), None) => Ok(Some(r)),
+            (Some(_), Some(_)) => Err(RecordError(format!(
+                "multiple containers found with provided prefix: {text}"
+            ))),
+            _ => Ok(None),
+        }
+    }
+}

@@ -1,0 +1,374 @@
+//! The container RPCs: each turns a request into a call on [`Containers`].
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use berth_proto::v1::*;
+use tonic::{Response, Status};
+
+use crate::containers::logs::LogFilter;
+use crate::containers::{Containers, blocking, read_logs, runtime_status};
+
+type Stream<T> = tonic::codegen::BoxStream<T>;
+
+fn timestamp_of(rfc3339: &str) -> Option<prost_types::Timestamp> {
+    time::OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339)
+        .ok()
+        .map(|t| prost_types::Timestamp {
+            seconds: t.unix_timestamp(),
+            nanos: t.nanosecond() as i32,
+        })
+}
+
+fn status_of(s: berth_runtime::Status) -> ContainerStatus {
+    match s {
+        berth_runtime::Status::Created => ContainerStatus::Created,
+        berth_runtime::Status::Running => ContainerStatus::Running,
+        berth_runtime::Status::Paused => ContainerStatus::Paused,
+        berth_runtime::Status::Exited => ContainerStatus::Exited,
+    }
+}
+
+/// Docker's signal names (`SIGKILL`, `KILL`, `9`) as numbers.
+fn signal_number(name: &str) -> Result<i32, Status> {
+    if name.is_empty() {
+        return Ok(libc::SIGKILL);
+    }
+    if let Ok(n) = name.parse::<i32>() {
+        return Ok(n);
+    }
+    let upper = name.to_ascii_uppercase();
+    let full = if upper.starts_with("SIG") {
+        upper
+    } else {
+        format!("SIG{upper}")
+    };
+    full.parse::<nix::sys::signal::Signal>()
+        .map(|s| s as i32)
+        .map_err(|_| Status::invalid_argument(format!("invalid signal: {name}")))
+}
+
+pub async fn create(
+    c: &Arc<Containers>,
+    r: CreateContainerRequest,
+) -> Result<Response<CreateContainerResponse>, Status> {
+    let spec = r
+        .spec
+        .ok_or_else(|| Status::invalid_argument("spec is required"))?;
+    let (id, warnings) = c.create(spec).await?;
+    Ok(Response::new(CreateContainerResponse { id, warnings }))
+}
+
+pub async fn start(
+    c: &Arc<Containers>,
+    r: StartContainerRequest,
+) -> Result<Response<StartContainerResponse>, Status> {
+    let record = c.find(&r.container)?;
+    let this = c.clone();
+    let already = blocking(move || {
+        let st = this.runtime.state(&record.id).map_err(runtime_status)?;
+        match st.status {
+            berth_runtime::Status::Running | berth_runtime::Status::Paused => Ok(true),
+            berth_runtime::Status::Created => this.runtime.start(&record.id).map(|_| false).map_err(runtime_status),
+            berth_runtime::Status::Exited => Err(Status::failed_precondition(format!(
+                "container {} has exited; restarting exited containers arrives with restart support",
+                &record.id[..12]
+            ))),
+        }
+    })
+    .await?;
+    Ok(Response::new(StartContainerResponse {
+        already_running: already,
+    }))
+}
+
+pub async fn kill(
+    c: &Arc<Containers>,
+    r: KillContainerRequest,
+) -> Result<Response<KillContainerResponse>, Status> {
+    let record = c.find(&r.container)?;
+    let signal = signal_number(&r.signal)?;
+    let this = c.clone();
+    blocking(move || {
+        this.runtime
+            .kill(&record.id, signal)
+            .map_err(runtime_status)
+    })
+    .await?;
+    Ok(Response::new(KillContainerResponse {}))
+}
+
+/// Docker's stop: the stop signal, then SIGKILL once the timeout passes.
+pub async fn stop(
+    c: &Arc<Containers>,
+    r: StopContainerRequest,
+) -> Result<Response<StopContainerResponse>, Status> {
+    let record = c.find(&r.container)?;
+    let signal = signal_number(r.signal.as_deref().unwrap_or("SIGTERM"))?;
+    let timeout = Duration::from_secs(r.timeout_seconds.unwrap_or(10).max(0) as u64);
+    let this = c.clone();
+    let already = blocking(move || {
+        let st = this.runtime.state(&record.id).map_err(runtime_status)?;
+        if st.status != berth_runtime::Status::Running {
+            return Ok(true);
+        }
+        this.runtime
+            .kill(&record.id, signal)
+            .map_err(runtime_status)?;
+        if this.runtime.wait(&record.id, Some(timeout)).is_err() {
+            this.runtime
+                .kill(&record.id, libc::SIGKILL)
+                .map_err(runtime_status)?;
+            this.runtime
+                .wait(&record.id, Some(Duration::from_secs(30)))
+                .map_err(runtime_status)?;
+        }
+        Ok(false)
+    })
+    .await?;
+    Ok(Response::new(StopContainerResponse {
+        already_stopped: already,
+    }))
+}
+
+/// Acknowledges at once, then answers when the container exits (or is removed).
+pub async fn wait(
+    c: &Arc<Containers>,
+    r: WaitContainerRequest,
+) -> Result<Response<Stream<WaitContainerResponse>>, Status> {
+    let record = c.find(&r.container)?;
+    let condition = WaitCondition::try_from(r.condition).unwrap_or(WaitCondition::NotRunning);
+    let (tx, rx) = tokio::sync::mpsc::channel(2);
+    let accepted = WaitContainerResponse {
+        event: Some(wait_container_response::Event::Accepted(WaitAccepted {})),
+    };
+    let _ = tx.send(Ok(accepted)).await;
+    let this = c.clone();
+    tokio::spawn(async move {
+        let id = record.id.clone();
+        let exit = {
+            let this = this.clone();
+            blocking(move || this.runtime.wait(&id, None).map_err(runtime_status)).await
+        };
+        let outcome = match exit {
+            Ok(exit) => {
+                if record.auto_remove {
+                    let _ = this.remove(&record, true).await;
+                }
+                WaitExit {
+                    status_code: exit.exit_code as i64,
+                    error: None,
+                }
+            }
+            Err(e) if condition == WaitCondition::Removed && e.code() == tonic::Code::NotFound => {
+                WaitExit {
+                    status_code: 0,
+                    error: None,
+                }
+            }
+            Err(e) => WaitExit {
+                status_code: -1,
+                error: Some(e.message().to_owned()),
+            },
+        };
+        let _ = tx
+            .send(Ok(WaitContainerResponse {
+                event: Some(wait_container_response::Event::Exited(outcome)),
+            }))
+            .await;
+    });
+    Ok(Response::new(Box::pin(
+        tokio_stream::wrappers::ReceiverStream::new(rx),
+    )))
+}
+
+pub async fn remove(
+    c: &Arc<Containers>,
+    r: RemoveContainerRequest,
+) -> Result<Response<RemoveContainerResponse>, Status> {
+    let record = c.find(&r.container)?;
+    c.remove(&record, r.force).await?;
+    Ok(Response::new(RemoveContainerResponse {}))
+}
+
+pub async fn list(
+    c: &Arc<Containers>,
+    r: ListContainersRequest,
+) -> Result<Response<ListContainersResponse>, Status> {
+    let this = c.clone();
+    let mut containers = blocking(move || {
+        let records = this
+            .records
+            .all()
+            .map_err(|e| Status::internal(e.to_string()))?;
+        let mut out = Vec::new();
+        for rec in records {
+            let st = this.runtime.state(&rec.id).ok();
+            let status = st
+                .as_ref()
+                .map(|s| status_of(s.status))
+                .unwrap_or(ContainerStatus::Exited);
+            if !r.all && status != ContainerStatus::Running && status != ContainerStatus::Paused {
+                continue;
+            }
+            let labels = this
+                .records
+                .spec(&rec.id)
+                .ok()
+                .flatten()
+                .map(|s| s.labels)
+                .unwrap_or_default();
+            out.push(ContainerSummary {
+                id: rec.id.clone(),
+                names: vec![rec.name.clone()],
+                image: rec.image.clone(),
+                image_id: Some(Digest {
+                    value: rec.image_id.clone(),
+                }),
+                command: rec.args.join(" "),
+                created: Some(prost_types::Timestamp {
+                    seconds: rec.created / 1_000_000_000,
+                    nanos: 0,
+                }),
+                labels,
+                state: status as i32,
+                exit_code: st.as_ref().and_then(|s| s.exit_code).unwrap_or(0),
+                started_at: st
+                    .as_ref()
+                    .and_then(|s| s.started_at.as_deref())
+                    .and_then(timestamp_of),
+                finished_at: st
+                    .as_ref()
+                    .and_then(|s| s.finished_at.as_deref())
+                    .and_then(timestamp_of),
+                network_mode: rec.network_mode.clone(),
+                ..Default::default()
+            });
+        }
+        Ok(out)
+    })
+    .await?;
+    containers.sort_by(|a, b| {
+        b.created
+            .as_ref()
+            .map(|t| t.seconds)
+            .cmp(&a.created.as_ref().map(|t| t.seconds))
+    });
+    if let Some(limit) = r.limit.filter(|l| *l > 0) {
+        containers.truncate(limit as usize);
+    }
+    Ok(Response::new(ListContainersResponse { containers }))
+}
+
+pub async fn inspect(
+    c: &Arc<Containers>,
+    r: InspectContainerRequest,
+) -> Result<Response<InspectContainerResponse>, Status> {
+    let record = c.find(&r.container)?;
+    let this = c.clone();
+    let (st, spec) = blocking(move || {
+        let st = this.runtime.state(&record.id).map_err(runtime_status)?;
+        let spec = this
+            .records
+            .spec(&record.id)
+            .map_err(|e| Status::internal(e.to_string()))?;
+        Ok((st, spec))
+    })
+    .await?;
+    let record = c.find(&r.container)?;
+    Ok(Response::new(InspectContainerResponse {
+        id: record.id.clone(),
+        created: Some(prost_types::Timestamp {
+            seconds: record.created / 1_000_000_000,
+            nanos: (record.created % 1_000_000_000) as i32,
+        }),
+        path: record.args.first().cloned().unwrap_or_default(),
+        args: record.args.iter().skip(1).cloned().collect(),
+        state: Some(ContainerState {
+            status: status_of(st.status) as i32,
+            oom_killed: st.oom_killed,
+            pid: st.pid.unwrap_or(0) as i64,
+            exit_code: st.exit_code.unwrap_or(0),
+            started_at: st.started_at.as_deref().and_then(timestamp_of),
+            finished_at: st.finished_at.as_deref().and_then(timestamp_of),
+            ..Default::default()
+        }),
+        image_id: Some(Digest {
+            value: record.image_id.clone(),
+        }),
+        name: record.name.clone(),
+        spec,
+        log_path: record.log_path.display().to_string(),
+        driver: "overlay2".into(),
+        platform: "linux".into(),
+        ..Default::default()
+    }))
+}
+
+/// Streams log entries; with `follow`, keeps reading until the container exits.
+pub async fn logs(
+    c: &Arc<Containers>,
+    r: LogsRequest,
+) -> Result<Response<Stream<LogEntry>>, Status> {
+    let record = c.find(&r.container)?;
+    let nanos = |t: &Option<prost_types::Timestamp>| {
+        t.as_ref()
+            .map(|t| t.seconds * 1_000_000_000 + t.nanos as i64)
+    };
+    let filter = LogFilter {
+        stdout: r.stdout,
+        stderr: r.stderr,
+        since: nanos(&r.since),
+        until: nanos(&r.until),
+        tail: r.tail,
+    };
+    let (tx, rx) = tokio::sync::mpsc::channel(64);
+    let this = c.clone();
+    tokio::spawn(async move {
+        let mut offset = 0;
+        let mut filter = filter;
+        loop {
+            let path = record.log_path.clone();
+            let read = tokio::task::spawn_blocking(move || read_logs(&path, &filter, offset)).await;
+            let Ok(Ok((entries, next))) = read else {
+                let _ = tx
+                    .send(Err(Status::internal("reading the container's log failed")))
+                    .await;
+                return;
+            };
+            offset = next;
+            filter.tail = None; // --tail counts only the lines that existed at the start
+            for e in entries {
+                if tx.send(Ok(e)).await.is_err() {
+                    return; // the client went away
+                }
+            }
+            if !r.follow {
+                return;
+            }
+            let running = this
+                .runtime
+                .state(&record.id)
+                .map(|s| s.status != berth_runtime::Status::Exited)
+                .unwrap_or(false);
+            if !running {
+                // One last read: lines written between the read and the exit.
+                let path = record.log_path.clone();
+                if let Ok(Ok((entries, _))) =
+                    tokio::task::spawn_blocking(move || read_logs(&path, &filter, offset)).await
+                {
+                    for e in entries {
+                        let _ = tx.send(Ok(e)).await;
+                    }
+                }
+                return;
+            }
+            // The monitor appends to a file; polling it a few times a second costs less
+            // than a watch per follower and needs no extra file descriptors.
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    });
+    Ok(Response::new(Box::pin(
+        tokio_stream::wrappers::ReceiverStream::new(rx),
+    )))
+}

@@ -1,0 +1,401 @@
+//! Containers through the real docker CLI against berthd: run in the foreground and in
+//! the background, exit codes, stdin, logs, wait, stop, rm, ps, inspect, cgroup limits,
+//! OOM kills. Needs root (namespaces, mounts, cgroups), the docker CLI and Debian's
+//! busybox-static; each test has its own berthd, data root and cgroup parent.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use berth_testkit::{Berthd, busybox_archive, docker, docker_command, printed};
+
+fn ok(host: &str, args: &[&str]) -> String {
+    let out = docker(host, args);
+    assert!(
+        out.status.success(),
+        "docker {args:?} failed:\n{}",
+        printed(&out)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+fn with_busybox() -> Berthd {
+    let berthd = Berthd::start();
+    let image = busybox_archive(berthd.dir(), "busybox:latest");
+    ok(
+        &berthd.docker_host(),
+        &["load", "-i", image.path.to_str().unwrap()],
+    );
+    berthd
+}
+
+#[test]
+fn run_prints_output_and_returns_the_exit_code() {
+    let berthd = with_busybox();
+    let host = berthd.docker_host();
+    let out = docker(&host, &["run", "--rm", "busybox", "echo", "hi"]);
+    assert!(out.status.success(), "{}", printed(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "hi\n");
+
+    let out = docker(
+        &host,
+        &[
+            "run",
+            "--rm",
+            "busybox",
+            "sh",
+            "-c",
+            "echo to-err >&2; exit 3",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", printed(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "to-err\n",
+        "stderr stays stderr"
+    );
+    assert!(out.stdout.is_empty());
+
+    // --rm removed both.
+    assert_eq!(ok(&host, &["ps", "-aq"]), "");
+}
+
+#[test]
+fn stdin_reaches_the_container_and_its_end_ends_it() {
+    let berthd = with_busybox();
+    let mut child = docker_command(&berthd.docker_host())
+        .args([
+            "run",
+            "--rm",
+            "-i",
+            "busybox",
+            "sh",
+            "-c",
+            "tr a-z A-Z; echo done",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"hello\nworld\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "HELLO\nWORLD\ndone\n");
+}
+
+#[test]
+fn a_terminal_works_with_run_it() {
+    let berthd = with_busybox();
+    // `script` gives the CLI a real terminal, as a user's shell would.
+    let out = Command::new("script")
+        .args(["-qec"])
+        .arg(format!(
+            "docker -H {} run --rm -it busybox sh -c 'tty; echo exit-$((1+1))'",
+            berthd.docker_host()
+        ))
+        .arg("/dev/null")
+        .env(
+            "DOCKER_CONFIG",
+            std::env::temp_dir().join("berth-test-docker-config"),
+        )
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{shown}");
+    assert!(
+        shown.contains("/dev/pts/"),
+        "the process has a terminal: {shown:?}"
+    );
+    assert!(shown.contains("exit-2"), "{shown:?}");
+}
+
+#[test]
+fn detached_containers_log_wait_list_and_remove() {
+    let berthd = with_busybox();
+    let host = berthd.docker_host();
+    // It runs until told to stop, then says goodbye: no guessing how long anything takes.
+    let id = ok(
+        &host,
+        &[
+            "run",
+            "-d",
+            "--name",
+            "worker",
+            "--label",
+            "role=test",
+            "busybox",
+            "sh",
+            "-c",
+            "echo one; echo two >&2; trap 'echo three; exit 0' TERM; while :; do sleep 0.1; done",
+        ],
+    );
+    assert_eq!(id.len(), 64, "{id}");
+    let ps = ok(
+        &host,
+        &[
+            "ps",
+            "--format",
+            "{{.Names}} {{.State}} {{.Label \"role\"}}",
+        ],
+    );
+    assert_eq!(ps, "worker running test");
+    assert_eq!(
+        ok(
+            &host,
+            &[
+                "inspect",
+                "worker",
+                "--format",
+                "{{.State.Running}} {{.Name}} {{.Config.Image}}"
+            ]
+        ),
+        "true /worker busybox"
+    );
+
+    let conflict = docker(&host, &["run", "-d", "--name", "worker", "busybox", "true"]);
+    assert!(
+        printed(&conflict).contains("is already in use"),
+        "{}",
+        printed(&conflict)
+    );
+
+    ok(&host, &["stop", "worker"]);
+    assert_eq!(ok(&host, &["wait", "worker"]), "0");
+    let logs = docker(&host, &["logs", "worker"]);
+    assert_eq!(String::from_utf8_lossy(&logs.stdout), "one\nthree\n");
+    assert_eq!(String::from_utf8_lossy(&logs.stderr), "two\n");
+    assert_eq!(ok(&host, &["logs", "--tail", "1", "worker"]), "three");
+    assert_eq!(
+        ok(
+            &host,
+            &[
+                "ps",
+                "-a",
+                "--filter",
+                "status=exited",
+                "--format",
+                "{{.Names}} {{.Status}}"
+            ]
+        )
+        .split(' ')
+        .take(3)
+        .collect::<Vec<_>>(),
+        ["worker", "Exited", "(0)"]
+    );
+    assert_eq!(
+        ok(&host, &["ps", "-q"]),
+        "",
+        "plain ps lists running containers only"
+    );
+
+    assert_eq!(ok(&host, &["rm", "worker"]), "worker");
+    let gone = docker(&host, &["inspect", "worker"]);
+    assert!(
+        printed(&gone).contains("No such container: worker")
+            || printed(&gone).contains("No such object: worker"),
+        "{}",
+        printed(&gone)
+    );
+}
+
+#[test]
+fn stop_sends_term_then_kill_after_the_timeout() {
+    let berthd = with_busybox();
+    let host = berthd.docker_host();
+    // A shell that exits on TERM, and a pid-1 sleep that ignores it.
+    ok(
+        &host,
+        &[
+            "run",
+            "-d",
+            "--name",
+            "polite",
+            "busybox",
+            "sh",
+            "-c",
+            "trap 'exit 0' TERM; while true; do sleep 0.1; done",
+        ],
+    );
+    ok(
+        &host,
+        &[
+            "run", "-d", "--name", "stubborn", "busybox", "sleep", "1000",
+        ],
+    );
+    ok(&host, &["stop", "-t", "10", "polite"]);
+    assert_eq!(
+        ok(
+            &host,
+            &["inspect", "polite", "--format", "{{.State.ExitCode}}"]
+        ),
+        "0",
+        "TERM was enough"
+    );
+    ok(&host, &["stop", "-t", "1", "stubborn"]);
+    assert_eq!(
+        ok(
+            &host,
+            &["inspect", "stubborn", "--format", "{{.State.ExitCode}}"]
+        ),
+        "137",
+        "KILL after the timeout"
+    );
+
+    ok(
+        &host,
+        &["run", "-d", "--name", "forced", "busybox", "sleep", "1000"],
+    );
+    let refused = docker(&host, &["rm", "forced"]);
+    assert!(
+        printed(&refused).contains("container is running"),
+        "{}",
+        printed(&refused)
+    );
+    ok(&host, &["rm", "-f", "forced"]);
+    assert_eq!(
+        ok(&host, &["ps", "-a", "--format", "{{.Names}}"])
+            .lines()
+            .count(),
+        2
+    );
+}
+
+/// The container's cgroup directory in one v1 hierarchy (or the unified one).
+fn cgroup_file(pid: &str, controller: &str, file: &str) -> String {
+    let cgroups = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    let (mount, path) = cgroups
+        .lines()
+        .find_map(|l| {
+            let mut parts = l.splitn(3, ':');
+            let (_, ctrls, path) = (parts.next()?, parts.next()?, parts.next()?);
+            ctrls
+                .split(',')
+                .any(|c| c == controller)
+                .then(|| (format!("/sys/fs/cgroup/{controller}"), path.to_owned()))
+        })
+        .or_else(|| {
+            cgroups.lines().find_map(|l| {
+                l.strip_prefix("0::")
+                    .map(|p| ("/sys/fs/cgroup".to_owned(), p.to_owned()))
+            })
+        })
+        .unwrap();
+    std::fs::read_to_string(format!("{mount}{path}/{file}"))
+        .unwrap()
+        .trim()
+        .to_owned()
+}
+
+#[test]
+fn limits_land_in_the_cgroup_and_in_inspect() {
+    let berthd = with_busybox();
+    let host = berthd.docker_host();
+    ok(
+        &host,
+        &[
+            "run",
+            "-d",
+            "--name",
+            "kuard",
+            "--memory",
+            "200m",
+            "--memory-swap",
+            "1G",
+            "--cpu-shares",
+            "1024",
+            "--pids-limit",
+            "20",
+            "busybox",
+            "sleep",
+            "1000",
+        ],
+    );
+    let inspect = ok(
+        &host,
+        &[
+            "inspect",
+            "kuard",
+            "--format",
+            "{{.HostConfig.Memory}} {{.HostConfig.MemorySwap}} {{.HostConfig.CpuShares}} {{.HostConfig.PidsLimit}}",
+        ],
+    );
+    assert_eq!(inspect, "209715200 1073741824 1024 20");
+    let pid = ok(&host, &["inspect", "kuard", "--format", "{{.State.Pid}}"]);
+    let v2 = std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists();
+    if v2 {
+        assert_eq!(cgroup_file(&pid, "memory", "memory.max"), "209715200");
+        assert_eq!(cgroup_file(&pid, "pids", "pids.max"), "20");
+    } else {
+        assert_eq!(
+            cgroup_file(&pid, "memory", "memory.limit_in_bytes"),
+            "209715200"
+        );
+        assert_eq!(cgroup_file(&pid, "cpu", "cpu.shares"), "1024");
+        assert_eq!(cgroup_file(&pid, "pids", "pids.max"), "20");
+    }
+    // Below this berthd's own parent, never at the hierarchy's root.
+    let cgroups = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    assert!(cgroups.contains(berthd.cgroup_parent()), "{cgroups}");
+    ok(&host, &["rm", "-f", "kuard"]);
+}
+
+#[test]
+fn a_memory_hog_is_oom_killed() {
+    let berthd = with_busybox();
+    let host = berthd.docker_host();
+    let out = docker(
+        &host,
+        &[
+            "run",
+            "--name",
+            "hog",
+            "--memory",
+            "32m",
+            "--memory-swap",
+            "32m",
+            "busybox",
+            "sh",
+            "-c",
+            "x=$(head -c 200000000 /dev/zero | tr '\\0' a); echo survived",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(137), "{}", printed(&out));
+    assert_eq!(
+        ok(
+            &host,
+            &[
+                "inspect",
+                "hog",
+                "--format",
+                "{{.State.OOMKilled}} {{.State.ExitCode}}"
+            ]
+        ),
+        "true 137"
+    );
+}
+
+#[test]
+fn unknown_containers_and_images_get_docker_errors() {
+    let berthd = with_busybox();
+    let host = berthd.docker_host();
+    let out = docker(&host, &["logs", "nosuch"]);
+    assert!(
+        printed(&out).contains("No such container: nosuch"),
+        "{}",
+        printed(&out)
+    );
+    let out = docker(&host, &["create", "--name", "bad name", "busybox"]);
+    assert!(
+        printed(&out).contains("Invalid container name"),
+        "{}",
+        printed(&out)
+    );
+    let out = docker(&host, &["create", "--pull", "never", "no-such-image:1"]);
+    assert!(!out.status.success());
+    assert!(printed(&out).contains("No such image"), "{}", printed(&out));
+}
