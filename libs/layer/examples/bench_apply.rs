@@ -44,8 +44,10 @@ fn main() {
     for (label, layer, tar_flag) in [("plain", &plain, "-xf"), ("gzip", &gzip, "-xzf")] {
         let mut berth = Vec::new();
         let mut gnu = Vec::new();
+        let (mut berth_cpu, mut gnu_cpu) = (Vec::new(), Vec::new());
         for round in 0..rounds {
             let dir = fresh(work.path(), &format!("berth-{label}-{round}"));
+            let cpu = cpu_time(libc::RUSAGE_SELF);
             berth.push(time(|| {
                 let opts = ApplyOptions {
                     sync: false,
@@ -53,9 +55,11 @@ fn main() {
                 };
                 apply(fs::File::open(layer).unwrap(), &dir, &opts).expect("apply");
             }));
+            berth_cpu.push(cpu_time(libc::RUSAGE_SELF) - cpu);
             fs::remove_dir_all(&dir).unwrap();
 
             let dir = fresh(work.path(), &format!("tar-{label}-{round}"));
+            let cpu = cpu_time(libc::RUSAGE_CHILDREN);
             gnu.push(time(|| {
                 let status = Command::new("tar")
                     .arg(tar_flag)
@@ -66,6 +70,7 @@ fn main() {
                     .expect("run tar");
                 assert!(status.success());
             }));
+            gnu_cpu.push(cpu_time(libc::RUSAGE_CHILDREN) - cpu);
             fs::remove_dir_all(&dir).unwrap();
         }
         let (b, t) = (median(&mut berth), median(&mut gnu));
@@ -75,6 +80,16 @@ fn main() {
             b.as_secs_f64() * 1e3,
             t.as_secs_f64() * 1e3,
             b.as_secs_f64() / t.as_secs_f64(),
+        );
+        let (bc, tc) = (median(&mut berth_cpu), median(&mut gnu_cpu));
+        let ms = |d: Duration| d.as_secs_f64() * 1e3;
+        println!(
+            "{label:>5}: CPU median user/sys: berth {:.0}/{:.0} ms | GNU tar (and its gzip) \
+             {:.0}/{:.0} ms",
+            ms(bc.user),
+            ms(bc.system),
+            ms(tc.user),
+            ms(tc.system),
         );
     }
 
@@ -113,7 +128,38 @@ fn time(f: impl FnOnce()) -> Duration {
     start.elapsed()
 }
 
-fn median(samples: &mut [Duration]) -> Duration {
+/// CPU time (user, system) of this process or of its waited-for children.
+fn cpu_time(who: libc::c_int) -> Cpu {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::uninit();
+    // SAFETY: `usage` is writable memory of the right size; getrusage fills it in.
+    let usage = unsafe {
+        assert_eq!(libc::getrusage(who, usage.as_mut_ptr()), 0);
+        usage.assume_init()
+    };
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    Cpu {
+        user: tv(usage.ru_utime),
+        system: tv(usage.ru_stime),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Cpu {
+    user: Duration,
+    system: Duration,
+}
+
+impl std::ops::Sub for Cpu {
+    type Output = Cpu;
+    fn sub(self, earlier: Cpu) -> Cpu {
+        Cpu {
+            user: self.user - earlier.user,
+            system: self.system - earlier.system,
+        }
+    }
+}
+
+fn median<T: Ord + Copy>(samples: &mut [T]) -> T {
     samples.sort();
     samples[samples.len() / 2]
 }
@@ -127,7 +173,7 @@ fn write_layer(src: &Path, out: &Path, compression: Compression) {
     diff(src, file, &opts).expect("diff");
 }
 
-/// Many small text-like files (1–8 KiB) and a few large ones; returns content bytes.
+/// Many small text-like files (1–4 KiB) and a few large ones; returns content bytes.
 fn generate_tree(root: &Path) -> usize {
     let mut rng = 0x2545_f491_4f6c_dd1d_u64;
     let mut next = move || {
@@ -171,7 +217,7 @@ fn generate_tree(root: &Path) -> usize {
         let dir = root.join(format!("usr/share/pkg{:03}/data", d));
         fs::create_dir_all(&dir).unwrap();
         for f in 0..SMALL_PER_DIR {
-            let len = 1024 + (f * 7919 + d * 104_729) % (7 * 1024);
+            let len = 1024 + (f * 7919 + d * 104_729) % (3 * 1024);
             fs::write(dir.join(format!("file{f:03}.txt")), text(len)).unwrap();
             total += len;
         }

@@ -12,7 +12,8 @@
 //!   directory, with its diff ID and compressed digest.
 //!
 //! Running as root is expected for ownership, devices and `trusted.*` xattrs; see
-//! [`Ownership::CurrentUser`] for rootless unpacking.
+//! [`Ownership::CurrentUser`] for rootless unpacking. Everything here is blocking I/O:
+//! async callers run it under `tokio::task::spawn_blocking`.
 
 mod apply;
 mod archive;

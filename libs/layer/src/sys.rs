@@ -355,21 +355,6 @@ pub(crate) fn read_dir_names(dir: BorrowedFd<'_>) -> io::Result<Vec<CString>> {
     result.map(|()| names)
 }
 
-/// The process umask, read without changing it (changing it would race with every
-/// other thread creating files).
-pub(crate) fn current_umask() -> u32 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find_map(|line| line.strip_prefix("Umask:"))
-                .and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
-        })
-        // Unknown: assume the most restrictive, which only costs extra fchmod calls.
-        .unwrap_or(0o777)
-}
-
 pub(crate) fn makedev(major: u32, minor: u32) -> u64 {
     libc::makedev(major, minor)
 }

@@ -90,7 +90,7 @@ impl Applier<'_> {
         let fd = root
             .try_clone_to_owned()
             .map_err(io_err("open root", member))?;
-        self.set_metadata(fd.as_fd(), owner, member, true)?;
+        self.set_metadata(fd.as_fd(), owner, member)?;
         self.set_xattrs(XattrTarget::Fd(fd.as_fd()), member)?;
         self.dir_times
             .push((MemberPath::from_canonical(Vec::new()), member.mtime));
@@ -123,10 +123,10 @@ impl Applier<'_> {
                 .map_err(io_err("write file", member))?;
             self.file_bytes += n as u64;
         }
-        // O_CREAT already set the permission bits unless the umask took some away or
-        // special bits are wanted (which O_CREAT ignores and chown would clear).
-        let exact = member.mode & 0o7000 == 0 && create_mode & self.umask == 0;
-        self.set_metadata(file.as_fd(), owner, member, !exact)?;
+        // Always chmod: O_CREAT's mode is narrowed by the umask or by a default ACL
+        // (which a layer can set on a directory), ignores special bits, and chown
+        // would clear setuid/setgid anyway.
+        self.set_metadata(file.as_fd(), owner, member)?;
         self.set_xattrs(XattrTarget::Fd(file.as_fd()), member)?;
         sys::futimens(file.as_fd(), member.mtime, member.mtime)
             .map_err(io_err("set times of", member))
@@ -154,7 +154,7 @@ impl Applier<'_> {
             Err(e) => return Err(io_err("create directory", member)(e)),
         }
         let fd = sys::open_dir_at(parent, name).map_err(io_err("open directory", member))?;
-        self.set_metadata(fd.as_fd(), owner, member, true)?;
+        self.set_metadata(fd.as_fd(), owner, member)?;
         self.set_xattrs(XattrTarget::Fd(fd.as_fd()), member)?;
         self.dir_times.push((path.clone(), member.mtime));
         self.root.remember(path.as_bytes(), fd);
@@ -298,21 +298,17 @@ impl Applier<'_> {
         remove_all(parent, name).map_err(io_err("remove existing", member))
     }
 
-    /// Owner, then mode (when `chmod`).
+    /// Owner, then mode.
     fn set_metadata(
         &mut self,
         fd: BorrowedFd<'_>,
         owner: Option<(u32, u32)>,
         member: &Member,
-        chmod: bool,
     ) -> Result<()> {
         if let Some((uid, gid)) = owner {
             sys::fchown(fd, uid, gid).map_err(io_err("chown", member))?;
         }
-        if chmod {
-            sys::fchmod(fd, member.mode).map_err(io_err("chmod", member))?;
-        }
-        Ok(())
+        sys::fchmod(fd, member.mode).map_err(io_err("chmod", member))
     }
 
     fn set_xattrs(&mut self, target: XattrTarget<'_>, member: &Member) -> Result<()> {

@@ -182,7 +182,6 @@ struct Applier<'o> {
     layer: LayerPaths,
     /// Directory mtimes, set at the end since creating children changes them.
     dir_times: Vec<(MemberPath, Time)>,
-    umask: u32,
     buf: Vec<u8>,
     saw_root: bool,
     entries: u64,
@@ -202,7 +201,6 @@ impl<'o> Applier<'o> {
             root,
             layer: LayerPaths::default(),
             dir_times: Vec::new(),
-            umask: sys::current_umask(),
             buf: vec![0u8; IO_BUFFER],
             saw_root: false,
             entries: 0,
@@ -277,3 +275,6 @@ fn io_err<'m>(
 ) -> impl FnOnce(std::io::Error) -> LayerError + 'm {
     move |e| LayerError::io(op, show(&member.path), e)
 }
+
+#[cfg(test)]
+mod tests;

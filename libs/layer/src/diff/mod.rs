@@ -5,8 +5,10 @@
 //! The output is deterministic: members sorted by path bytes, no atime/ctime, no
 //! user/group names, mtimes optionally clamped, hard links within the tree emitted as
 //! tar hard links to the first path (in sorted order) of the same inode, and
-//! deterministic compression. The same tree gives the same bytes. It must never follow
-//! a symlink in the tree, nor write anything to the tree.
+//! deterministic compression. The same tree gives the same bytes. Extended attributes
+//! are carried except overlayfs bookkeeping (`trusted.overlay.*`, `user.overlay.*`) and
+//! the host's `security.selinux` labels; sockets are skipped with a warning. It must
+//! never follow a symlink in the tree, nor write anything to the tree.
 
 mod walk;
 
