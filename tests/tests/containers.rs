@@ -6,22 +6,12 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use berth_testkit::{Berthd, busybox_archive, docker, docker_command, printed};
-
-fn ok(host: &str, args: &[&str]) -> String {
-    let out = docker(host, args);
-    assert!(
-        out.status.success(),
-        "docker {args:?} failed:\n{}",
-        printed(&out)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
+use berth_testkit::{Berthd, busybox_archive, docker, docker_command, docker_ok, printed};
 
 fn with_busybox() -> Berthd {
     let berthd = Berthd::start();
     let image = busybox_archive(berthd.dir(), "busybox:latest");
-    ok(
+    docker_ok(
         &berthd.docker_host(),
         &["load", "-i", image.path.to_str().unwrap()],
     );
@@ -56,7 +46,7 @@ fn run_prints_output_and_returns_the_exit_code() {
     assert!(out.stdout.is_empty());
 
     // --rm removed both.
-    assert_eq!(ok(&host, &["ps", "-aq"]), "");
+    assert_eq!(docker_ok(&host, &["ps", "-aq"]), "");
 }
 
 #[test]
@@ -119,7 +109,7 @@ fn detached_containers_log_wait_list_and_remove() {
     let berthd = with_busybox();
     let host = berthd.docker_host();
     // It runs until told to stop, then says goodbye: no guessing how long anything takes.
-    let id = ok(
+    let id = docker_ok(
         &host,
         &[
             "run",
@@ -135,7 +125,7 @@ fn detached_containers_log_wait_list_and_remove() {
         ],
     );
     assert_eq!(id.len(), 64, "{id}");
-    let ps = ok(
+    let ps = docker_ok(
         &host,
         &[
             "ps",
@@ -145,7 +135,7 @@ fn detached_containers_log_wait_list_and_remove() {
     );
     assert_eq!(ps, "worker running test");
     assert_eq!(
-        ok(
+        docker_ok(
             &host,
             &[
                 "inspect",
@@ -164,14 +154,17 @@ fn detached_containers_log_wait_list_and_remove() {
         printed(&conflict)
     );
 
-    ok(&host, &["stop", "worker"]);
-    assert_eq!(ok(&host, &["wait", "worker"]), "0");
+    docker_ok(&host, &["stop", "worker"]);
+    assert_eq!(docker_ok(&host, &["wait", "worker"]), "0");
     let logs = docker(&host, &["logs", "worker"]);
     assert_eq!(String::from_utf8_lossy(&logs.stdout), "one\nthree\n");
     assert_eq!(String::from_utf8_lossy(&logs.stderr), "two\n");
-    assert_eq!(ok(&host, &["logs", "--tail", "1", "worker"]), "three");
     assert_eq!(
-        ok(
+        docker_ok(&host, &["logs", "--tail", "1", "worker"]),
+        "three"
+    );
+    assert_eq!(
+        docker_ok(
             &host,
             &[
                 "ps",
@@ -188,12 +181,12 @@ fn detached_containers_log_wait_list_and_remove() {
         ["worker", "Exited", "(0)"]
     );
     assert_eq!(
-        ok(&host, &["ps", "-q"]),
+        docker_ok(&host, &["ps", "-q"]),
         "",
         "plain ps lists running containers only"
     );
 
-    assert_eq!(ok(&host, &["rm", "worker"]), "worker");
+    assert_eq!(docker_ok(&host, &["rm", "worker"]), "worker");
     let gone = docker(&host, &["inspect", "worker"]);
     assert!(
         printed(&gone).contains("No such container: worker")
@@ -208,7 +201,7 @@ fn stop_sends_term_then_kill_after_the_timeout() {
     let berthd = with_busybox();
     let host = berthd.docker_host();
     // A shell that exits on TERM, and a pid-1 sleep that ignores it.
-    ok(
+    docker_ok(
         &host,
         &[
             "run",
@@ -221,24 +214,24 @@ fn stop_sends_term_then_kill_after_the_timeout() {
             "trap 'exit 0' TERM; while true; do sleep 0.1; done",
         ],
     );
-    ok(
+    docker_ok(
         &host,
         &[
             "run", "-d", "--name", "stubborn", "busybox", "sleep", "1000",
         ],
     );
-    ok(&host, &["stop", "-t", "10", "polite"]);
+    docker_ok(&host, &["stop", "-t", "10", "polite"]);
     assert_eq!(
-        ok(
+        docker_ok(
             &host,
             &["inspect", "polite", "--format", "{{.State.ExitCode}}"]
         ),
         "0",
         "TERM was enough"
     );
-    ok(&host, &["stop", "-t", "1", "stubborn"]);
+    docker_ok(&host, &["stop", "-t", "1", "stubborn"]);
     assert_eq!(
-        ok(
+        docker_ok(
             &host,
             &["inspect", "stubborn", "--format", "{{.State.ExitCode}}"]
         ),
@@ -246,7 +239,7 @@ fn stop_sends_term_then_kill_after_the_timeout() {
         "KILL after the timeout"
     );
 
-    ok(
+    docker_ok(
         &host,
         &["run", "-d", "--name", "forced", "busybox", "sleep", "1000"],
     );
@@ -256,9 +249,9 @@ fn stop_sends_term_then_kill_after_the_timeout() {
         "{}",
         printed(&refused)
     );
-    ok(&host, &["rm", "-f", "forced"]);
+    docker_ok(&host, &["rm", "-f", "forced"]);
     assert_eq!(
-        ok(&host, &["ps", "-a", "--format", "{{.Names}}"])
+        docker_ok(&host, &["ps", "-a", "--format", "{{.Names}}"])
             .lines()
             .count(),
         2
@@ -295,7 +288,7 @@ fn cgroup_file(pid: &str, controller: &str, file: &str) -> String {
 fn limits_land_in_the_cgroup_and_in_inspect() {
     let berthd = with_busybox();
     let host = berthd.docker_host();
-    ok(
+    docker_ok(
         &host,
         &[
             "run",
@@ -315,7 +308,7 @@ fn limits_land_in_the_cgroup_and_in_inspect() {
             "1000",
         ],
     );
-    let inspect = ok(
+    let inspect = docker_ok(
         &host,
         &[
             "inspect",
@@ -325,7 +318,7 @@ fn limits_land_in_the_cgroup_and_in_inspect() {
         ],
     );
     assert_eq!(inspect, "209715200 1073741824 1024 20");
-    let pid = ok(&host, &["inspect", "kuard", "--format", "{{.State.Pid}}"]);
+    let pid = docker_ok(&host, &["inspect", "kuard", "--format", "{{.State.Pid}}"]);
     let v2 = std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists();
     if v2 {
         assert_eq!(cgroup_file(&pid, "memory", "memory.max"), "209715200");
@@ -341,7 +334,7 @@ fn limits_land_in_the_cgroup_and_in_inspect() {
     // Below this berthd's own parent, never at the hierarchy's root.
     let cgroups = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
     assert!(cgroups.contains(berthd.cgroup_parent()), "{cgroups}");
-    ok(&host, &["rm", "-f", "kuard"]);
+    docker_ok(&host, &["rm", "-f", "kuard"]);
 }
 
 #[test]
@@ -366,7 +359,7 @@ fn a_memory_hog_is_oom_killed() {
     );
     assert_eq!(out.status.code(), Some(137), "{}", printed(&out));
     assert_eq!(
-        ok(
+        docker_ok(
             &host,
             &[
                 "inspect",

@@ -6,31 +6,11 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use berth_testkit::{Berthd, BusyboxImage, busybox_archive, docker, printed, require_tool};
-
-fn ok(host: &str, args: &[&str]) -> String {
-    let out = docker(host, args);
-    assert!(
-        out.status.success(),
-        "docker {args:?} failed:\n{}",
-        printed(&out)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
-
-fn fails(host: &str, args: &[&str]) -> String {
-    let out = docker(host, args);
-    assert!(
-        !out.status.success(),
-        "docker {args:?} should fail:\n{}",
-        printed(&out)
-    );
-    printed(&out)
-}
+use berth_testkit::{Berthd, BusyboxImage, busybox_archive, docker_fails, docker_ok, require_tool};
 
 fn loaded_busybox(berthd: &Berthd) -> BusyboxImage {
     let image = busybox_archive(berthd.dir(), "busybox:latest");
-    let shown = ok(
+    let shown = docker_ok(
         &berthd.docker_host(),
         &["load", "-i", image.path.to_str().unwrap()],
     );
@@ -48,7 +28,7 @@ fn load_list_inspect_and_history() {
     let host = berthd.docker_host();
     let busybox = loaded_busybox(&berthd);
 
-    let listed = ok(
+    let listed = docker_ok(
         &host,
         &["images", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}"],
     );
@@ -58,14 +38,14 @@ fn load_list_inspect_and_history() {
     );
 
     assert_eq!(
-        ok(
+        docker_ok(
             &host,
             &["image", "inspect", "busybox", "--format", "{{.Id}}"]
         ),
         busybox.image_id
     );
     assert_eq!(
-        ok(
+        docker_ok(
             &host,
             &[
                 "image",
@@ -78,7 +58,7 @@ fn load_list_inspect_and_history() {
         format!("[\"{}\"]", busybox.layer_diff_id)
     );
     assert_eq!(
-        ok(
+        docker_ok(
             &host,
             &[
                 "image",
@@ -92,7 +72,7 @@ fn load_list_inspect_and_history() {
     );
     // By short ID and by full name too.
     assert_eq!(
-        ok(
+        docker_ok(
             &host,
             &[
                 "image",
@@ -105,7 +85,7 @@ fn load_list_inspect_and_history() {
         busybox.image_id
     );
     assert_eq!(
-        ok(
+        docker_ok(
             &host,
             &[
                 "image",
@@ -118,7 +98,7 @@ fn load_list_inspect_and_history() {
         busybox.image_id
     );
 
-    let history = ok(
+    let history = docker_ok(
         &host,
         &[
             "history",
@@ -136,7 +116,7 @@ fn load_list_inspect_and_history() {
         )
     );
 
-    let missing = fails(&host, &["image", "inspect", "nosuch:1"]);
+    let missing = docker_fails(&host, &["image", "inspect", "nosuch:1"]);
     assert!(missing.contains("No such image: nosuch:1"), "{missing}");
 }
 
@@ -146,14 +126,14 @@ fn tag_then_rmi_untags_before_it_deletes() {
     let host = berthd.docker_host();
     let busybox = loaded_busybox(&berthd);
 
-    ok(&host, &["tag", "busybox", "kuard-amd64:1"]);
-    let listed = ok(&host, &["images", "--format", "{{.Repository}}:{{.Tag}}"]);
+    docker_ok(&host, &["tag", "busybox", "kuard-amd64:1"]);
+    let listed = docker_ok(&host, &["images", "--format", "{{.Repository}}:{{.Tag}}"]);
     let mut names: Vec<&str> = listed.lines().collect();
     names.sort();
     assert_eq!(names, ["busybox:latest", "kuard-amd64:1"]);
 
     // By ID while two names point at it: Docker refuses unless forced.
-    let refused = fails(&host, &["rmi", short(&busybox.image_id)]);
+    let refused = docker_fails(&host, &["rmi", short(&busybox.image_id)]);
     assert!(
         refused.contains("must be forced")
             && refused.contains("referenced in multiple repositories"),
@@ -161,27 +141,27 @@ fn tag_then_rmi_untags_before_it_deletes() {
     );
 
     assert_eq!(
-        ok(&host, &["rmi", "kuard-amd64:1"]),
+        docker_ok(&host, &["rmi", "kuard-amd64:1"]),
         "Untagged: kuard-amd64:1"
     );
     assert_eq!(
-        ok(&host, &["images", "-q", "--no-trunc"]),
+        docker_ok(&host, &["images", "-q", "--no-trunc"]),
         busybox.image_id,
         "the image stays"
     );
 
-    let removed = ok(&host, &["rmi", "busybox"]);
+    let removed = docker_ok(&host, &["rmi", "busybox"]);
     assert_eq!(
         removed,
         format!("Untagged: busybox:latest\nDeleted: {}", busybox.image_id)
     );
-    assert_eq!(ok(&host, &["images", "-q"]), "");
+    assert_eq!(docker_ok(&host, &["images", "-q"]), "");
     let blobs = std::fs::read_dir(berthd.data_root().join("image-store/blobs/sha256"))
         .unwrap()
         .count();
     assert_eq!(blobs, 0, "deleting the last image frees its blobs");
 
-    let again = fails(&host, &["rmi", "busybox"]);
+    let again = docker_fails(&host, &["rmi", "busybox"]);
     assert!(again.contains("No such image: busybox"), "{again}");
 }
 
@@ -190,8 +170,8 @@ fn rmi_force_by_id_removes_every_tag() {
     let berthd = Berthd::start();
     let host = berthd.docker_host();
     let busybox = loaded_busybox(&berthd);
-    ok(&host, &["tag", "busybox", "localhost:5000/team/app:2"]);
-    let removed = ok(&host, &["rmi", "-f", &busybox.image_id]);
+    docker_ok(&host, &["tag", "busybox", "localhost:5000/team/app:2"]);
+    let removed = docker_ok(&host, &["rmi", "-f", &busybox.image_id]);
     assert!(
         removed.contains("Untagged: localhost:5000/team/app:2"),
         "{removed}"
@@ -208,21 +188,21 @@ fn save_then_load_round_trips_with_identical_digests() {
     let berthd = Berthd::start();
     let host = berthd.docker_host();
     let busybox = loaded_busybox(&berthd);
-    ok(&host, &["tag", "busybox", "app:1"]);
+    docker_ok(&host, &["tag", "busybox", "app:1"]);
 
     let saved = berthd.dir().join("saved.tar");
-    ok(
+    docker_ok(
         &host,
         &["save", "-o", saved.to_str().unwrap(), "busybox", "app:1"],
     );
-    ok(&host, &["rmi", "-f", &busybox.image_id]);
-    let shown = ok(&host, &["load", "-i", saved.to_str().unwrap()]);
+    docker_ok(&host, &["rmi", "-f", &busybox.image_id]);
+    let shown = docker_ok(&host, &["load", "-i", saved.to_str().unwrap()]);
     assert!(
         shown.contains("Loaded image: busybox:latest") && shown.contains("Loaded image: app:1"),
         "{shown}"
     );
     assert_eq!(
-        ok(&host, &["image", "inspect", "app:1", "--format", "{{.Id}}"]),
+        docker_ok(&host, &["image", "inspect", "app:1", "--format", "{{.Id}}"]),
         busybox.image_id
     );
 
@@ -243,7 +223,7 @@ fn save_then_load_round_trips_with_identical_digests() {
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("Loaded image: busybox:latest"));
     assert_eq!(
-        ok(&host, &["images", "-q", "--no-trunc", "busybox"]),
+        docker_ok(&host, &["images", "-q", "--no-trunc", "busybox"]),
         busybox.image_id
     );
 }
@@ -253,7 +233,7 @@ fn import_makes_an_image_with_changes() {
     let berthd = Berthd::start();
     let host = berthd.docker_host();
     let rootfs = rootfs_tar(berthd.dir());
-    let id = ok(
+    let id = docker_ok(
         &host,
         &[
             "import",
@@ -267,14 +247,14 @@ fn import_makes_an_image_with_changes() {
     );
     assert!(id.starts_with("sha256:"), "{id}");
     assert_eq!(
-        ok(
+        docker_ok(
             &host,
             &["image", "inspect", "myimg:1", "--format", "{{.Id}}"]
         ),
         id
     );
     assert_eq!(
-        ok(
+        docker_ok(
             &host,
             &[
                 "image",
@@ -287,7 +267,7 @@ fn import_makes_an_image_with_changes() {
         r#"["/bin/sh"]"#
     );
     assert!(
-        ok(
+        docker_ok(
             &host,
             &[
                 "image",
@@ -299,10 +279,10 @@ fn import_makes_an_image_with_changes() {
         )
         .contains("A=b")
     );
-    let comment = ok(&host, &["history", "--format", "{{.Comment}}", "myimg:1"]);
+    let comment = docker_ok(&host, &["history", "--format", "{{.Comment}}", "myimg:1"]);
     assert_eq!(comment, "Imported from -");
 
-    let refused = fails(
+    let refused = docker_fails(
         &host,
         &[
             "import",
@@ -313,7 +293,7 @@ fn import_makes_an_image_with_changes() {
         ],
     );
     assert!(refused.contains("RUN"), "{refused}");
-    assert!(fails(&host, &["image", "inspect", "bad:1"]).contains("No such image"));
+    assert!(docker_fails(&host, &["image", "inspect", "bad:1"]).contains("No such image"));
 }
 
 /// A small root filesystem tar: one file, one directory.
@@ -341,7 +321,7 @@ fn skopeo_reads_what_berth_saves_and_berth_loads_what_skopeo_writes() {
     let host = berthd.docker_host();
     let busybox = loaded_busybox(&berthd);
     let saved = berthd.dir().join("saved.tar");
-    ok(&host, &["save", "-o", saved.to_str().unwrap(), "busybox"]);
+    docker_ok(&host, &["save", "-o", saved.to_str().unwrap(), "busybox"]);
 
     // The image ID is the config digest: skopeo must see the same config, byte for byte.
     let config = Command::new(&skopeo)
@@ -370,10 +350,13 @@ fn skopeo_reads_what_berth_saves_and_berth_loads_what_skopeo_writes() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    ok(&host, &["rmi", "busybox"]);
-    let shown = ok(&host, &["load", "-i", copied.to_str().unwrap()]);
+    docker_ok(&host, &["rmi", "busybox"]);
+    let shown = docker_ok(&host, &["load", "-i", copied.to_str().unwrap()]);
     assert!(shown.contains("Loaded image"), "{shown}");
-    assert_eq!(ok(&host, &["images", "-q", "--no-trunc"]), busybox.image_id);
+    assert_eq!(
+        docker_ok(&host, &["images", "-q", "--no-trunc"]),
+        busybox.image_id
+    );
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
@@ -399,7 +382,7 @@ fn hostile_and_broken_archives_are_refused_and_change_nothing() {
     let berthd = Berthd::start();
     let host = berthd.docker_host();
     let busybox = loaded_busybox(&berthd);
-    let before = ok(
+    let before = docker_ok(
         &host,
         &[
             "images",
@@ -413,7 +396,7 @@ fn hostile_and_broken_archives_are_refused_and_change_nothing() {
     // An entry climbing out of the archive.
     let evil = berthd.dir().join("evil.tar");
     write_raw_tar(&evil, &[("../canary", b"pwned".as_slice())]);
-    let shown = fails(&host, &["load", "-i", evil.to_str().unwrap()]);
+    let shown = docker_fails(&host, &["load", "-i", evil.to_str().unwrap()]);
     assert!(shown.contains("../canary"), "{shown}");
     assert!(!canary.exists());
 
@@ -421,7 +404,7 @@ fn hostile_and_broken_archives_are_refused_and_change_nothing() {
     let bytes = std::fs::read(&busybox.path).unwrap();
     let half = berthd.dir().join("half.tar");
     std::fs::write(&half, &bytes[..bytes.len() / 2]).unwrap();
-    let shown = fails(&host, &["load", "-i", half.to_str().unwrap()]);
+    let shown = docker_fails(&host, &["load", "-i", half.to_str().unwrap()]);
     assert!(
         shown.to_lowercase().contains("truncated") || shown.contains("unexpected end"),
         "{shown}"
@@ -440,10 +423,10 @@ fn hostile_and_broken_archives_are_refused_and_change_nothing() {
             (&fake, b"not that"),
         ],
     );
-    let shown = fails(&host, &["load", "-i", lying.to_str().unwrap()]);
+    let shown = docker_fails(&host, &["load", "-i", lying.to_str().unwrap()]);
     assert!(shown.contains("digest"), "{shown}");
 
-    let after = ok(
+    let after = docker_ok(
         &host,
         &[
             "images",
@@ -496,15 +479,15 @@ fn filters_prune_and_image_events() {
     };
     let busybox = loaded_busybox(&berthd);
     let rootfs = rootfs_tar(berthd.dir());
-    let imported = ok(&host, &["import", rootfs.to_str().unwrap()]);
-    ok(&host, &["tag", "busybox", "team/app:1"]);
+    let imported = docker_ok(&host, &["import", rootfs.to_str().unwrap()]);
+    docker_ok(&host, &["tag", "busybox", "team/app:1"]);
 
-    let dangling = ok(
+    let dangling = docker_ok(
         &host,
         &["images", "-q", "--no-trunc", "--filter", "dangling=true"],
     );
     assert_eq!(dangling, imported, "the untagged import is dangling");
-    let by_ref = ok(
+    let by_ref = docker_ok(
         &host,
         &[
             "images",
@@ -515,12 +498,12 @@ fn filters_prune_and_image_events() {
         ],
     );
     assert_eq!(by_ref, "team/app:1");
-    let bad = fails(&host, &["images", "--filter", "colour=red"]);
+    let bad = docker_fails(&host, &["images", "--filter", "colour=red"]);
     assert!(bad.contains("invalid filter 'colour'"), "{bad}");
 
-    let pruned = ok(&host, &["image", "prune", "-f"]);
+    let pruned = docker_ok(&host, &["image", "prune", "-f"]);
     assert!(pruned.contains(&format!("deleted: {imported}")), "{pruned}");
-    let left = ok(
+    let left = docker_ok(
         &host,
         &[
             "images",
@@ -544,7 +527,7 @@ fn filters_prune_and_image_events() {
             .unwrap();
         format!("{}.{:09}", d.as_secs(), d.subsec_nanos())
     };
-    let events = ok(
+    let events = docker_ok(
         &host,
         &[
             "events",

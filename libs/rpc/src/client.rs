@@ -38,5 +38,5 @@ pub fn connect(endpoint: &Endpoint) -> Result<TracedChannel, RpcError> {
             )
         }
     };
-    Ok(ClientTraceLayer.layer(channel))
+    Ok(ClientTraceLayer::default().layer(channel))
 }

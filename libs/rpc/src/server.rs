@@ -69,7 +69,7 @@ pub async fn serve(
     let endpoint = listener.endpoint().clone();
     tracing::info!(%endpoint, "serving gRPC");
     let server = tonic::transport::Server::builder()
-        .layer(ServerTraceLayer)
+        .layer(ServerTraceLayer::default())
         .add_routes(routes);
     let result = match listener {
         Listener::Tcp(l, _) => {

@@ -1,44 +1,18 @@
 //! A span per HTTP request, for the gateway: the root of the trace of every Docker API
 //! call, or a child of the caller's trace when the client sent a `traceparent` header.
 
-use std::task::{Context, Poll};
-
-use tower::{Layer, Service};
-use tracing::Instrument;
-use tracing::instrument::Instrumented;
-
 use crate::propagation::{self, HeaderView};
+use crate::traced::{MakeSpan, TraceLayer};
 
 /// Opens an `http.request` span around each request.
+pub type HttpTraceLayer = TraceLayer<HttpServerSpan>;
+
+/// The span of one Docker API call, named `METHOD /path`.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct HttpTraceLayer;
+pub struct HttpServerSpan;
 
-impl<S> Layer<S> for HttpTraceLayer {
-    type Service = HttpTrace<S>;
-    fn layer(&self, inner: S) -> HttpTrace<S> {
-        HttpTrace { inner }
-    }
-}
-
-/// See [`HttpTraceLayer`].
-#[derive(Debug, Clone)]
-pub struct HttpTrace<S> {
-    inner: S,
-}
-
-impl<S, B> Service<http::Request<B>> for HttpTrace<S>
-where
-    S: Service<http::Request<B>>,
-{
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = Instrumented<S::Future>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, req: http::Request<B>) -> Self::Future {
+impl MakeSpan for HttpServerSpan {
+    fn make_span<B>(&self, req: &mut http::Request<B>) -> tracing::Span {
         let span = tracing::info_span!(
             "http.request",
             otel.name = %format!("{} {}", req.method(), req.uri().path()),
@@ -47,6 +21,6 @@ where
             url.path = %req.uri().path(),
         );
         propagation::adopt(&span, &HeaderView(req.headers()));
-        self.inner.call(req).instrument(span)
+        span
     }
 }

@@ -13,6 +13,8 @@ pub mod grpc;
 pub mod http;
 mod init;
 pub mod propagation;
+mod traced;
 
 pub use error::TelemetryError;
 pub use init::{TelemetryConfig, TelemetryGuard, init};
+pub use traced::{MakeSpan, TraceLayer, Traced};

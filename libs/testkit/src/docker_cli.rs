@@ -61,3 +61,25 @@ pub fn printed(out: &Output) -> String {
         String::from_utf8_lossy(&out.stderr)
     )
 }
+
+/// Runs `docker -H host args...`, asserts it succeeded, and returns its trimmed stdout.
+pub fn docker_ok(host: &str, args: &[&str]) -> String {
+    let out = docker(host, args);
+    assert!(
+        out.status.success(),
+        "docker {args:?} failed:\n{}",
+        printed(&out)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// Runs `docker -H host args...`, asserts it failed, and returns all it printed.
+pub fn docker_fails(host: &str, args: &[&str]) -> String {
+    let out = docker(host, args);
+    assert!(
+        !out.status.success(),
+        "docker {args:?} should fail:\n{}",
+        printed(&out)
+    );
+    printed(&out)
+}

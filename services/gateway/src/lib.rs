@@ -119,7 +119,7 @@ impl Gateway {
         });
         // Every Docker API call is one trace: this span is the parent of every gRPC call
         // and bus message the request causes.
-        let app = tower::Layer::layer(&berth_telemetry::http::HttpTraceLayer, routed);
+        let app = tower::Layer::layer(&berth_telemetry::http::HttpTraceLayer::default(), routed);
 
         let mut servers = tokio::task::JoinSet::new();
         if let Some(listener) = self.health {
