@@ -392,3 +392,53 @@ fn unknown_containers_and_images_get_docker_errors() {
     assert!(!out.status.success());
     assert!(printed(&out).contains("No such image"), "{}", printed(&out));
 }
+
+#[test]
+fn containers_outlive_a_crashed_runner_and_are_found_again() {
+    let mut berthd = with_busybox();
+    let host = berthd.docker_host();
+    docker_ok(
+        &host,
+        &[
+            "run",
+            "-d",
+            "--name",
+            "survivor",
+            "busybox",
+            "sh",
+            "-c",
+            "echo before; trap 'echo after; exit 0' TERM; while :; do sleep 0.1; done",
+        ],
+    );
+    let pid = docker_ok(
+        &host,
+        &["inspect", "survivor", "--format", "{{.State.Pid}}"],
+    );
+
+    berthd.crash_and_restart();
+    assert!(
+        std::path::Path::new(&format!("/proc/{pid}")).exists(),
+        "the container kept running"
+    );
+    assert_eq!(
+        docker_ok(&host, &["ps", "--format", "{{.Names}} {{.State}}"]),
+        "survivor running"
+    );
+    assert_eq!(
+        docker_ok(
+            &host,
+            &["inspect", "survivor", "--format", "{{.State.Pid}}"]
+        ),
+        pid
+    );
+    docker_ok(&host, &["stop", "survivor"]);
+    assert_eq!(
+        docker_ok(
+            &host,
+            &["inspect", "survivor", "--format", "{{.State.ExitCode}}"]
+        ),
+        "0"
+    );
+    assert_eq!(docker_ok(&host, &["logs", "survivor"]), "before\nafter");
+    docker_ok(&host, &["rm", "survivor"]);
+}

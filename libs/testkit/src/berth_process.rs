@@ -17,6 +17,7 @@ pub struct Berthd {
     pub process: ChildGuard,
     dir: tempfile::TempDir,
     cgroup_parent: String,
+    extra: Vec<String>,
 }
 
 /// The test process's own cgroup (the memory hierarchy's on v1, the unified one on v2):
@@ -106,27 +107,28 @@ impl Berthd {
             .prefix("berthd-")
             .tempdir()
             .expect("temporary directory");
-        let socket = dir.path().join("berth.sock");
         let name = dir
             .path()
             .file_name()
             .and_then(|n| n.to_str())
             .unwrap_or("berthd");
         let cgroup_parent = format!("{}/{name}", own_cgroup().trim_end_matches('/'));
-        let mut cmd = Command::new(binary("berthd"));
-        cmd.arg("--data-root")
-            .arg(dir.path().join("root"))
-            .arg("-H")
-            .arg(format!("unix://{}", socket.display()))
-            .arg("--cgroup-parent")
-            .arg(&cgroup_parent)
-            .args(extra);
-        let (process, _) = spawn_until("berthd", cmd, "berthd is ready");
+        let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+        let process = spawn_berthd(dir.path(), &cgroup_parent, &extra);
         Berthd {
             process,
             dir,
             cgroup_parent,
+            extra,
         }
+    }
+
+    /// Kills berthd with SIGKILL, as a crash would, and starts it again on the same data
+    /// root, socket and cgroup parent. Its containers are not touched.
+    pub fn crash_and_restart(&mut self) {
+        self.process
+            .signal_and_wait(nix::sys::signal::Signal::SIGKILL, Duration::from_secs(10));
+        self.process = spawn_berthd(self.dir.path(), &self.cgroup_parent, &self.extra);
     }
 
     /// The Docker API socket.
@@ -151,6 +153,18 @@ impl Berthd {
     pub fn cgroup_parent(&self) -> &str {
         &self.cgroup_parent
     }
+}
+
+fn spawn_berthd(dir: &Path, cgroup_parent: &str, extra: &[String]) -> ChildGuard {
+    let mut cmd = Command::new(binary("berthd"));
+    cmd.arg("--data-root")
+        .arg(dir.join("root"))
+        .arg("-H")
+        .arg(format!("unix://{}", dir.join("berth.sock").display()))
+        .arg("--cgroup-parent")
+        .arg(cgroup_parent)
+        .args(extra);
+    spawn_until("berthd", cmd, "berthd is ready").0
 }
 
 /// One berth service binary, started alone with `args`; returns once it logs `ready_marker`,
