@@ -442,3 +442,105 @@ fn containers_outlive_a_crashed_runner_and_are_found_again() {
     assert_eq!(docker_ok(&host, &["logs", "survivor"]), "before\nafter");
     docker_ok(&host, &["rm", "survivor"]);
 }
+
+#[test]
+fn published_ports_reach_the_container_on_its_bridge() {
+    let berthd = with_busybox();
+    let host = berthd.docker_host();
+    let port = {
+        // The kernel's pick; berthd binds it a moment later. A clash fails loudly.
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    // The book's line, with busybox's httpd standing in for kuard.
+    docker_ok(
+        &host,
+        &[
+            "run",
+            "-d",
+            "--name",
+            "kuard",
+            "--publish",
+            &format!("127.0.0.1:{port}:8080"),
+            "--memory",
+            "200m",
+            "--memory-swap",
+            "1G",
+            "--cpu-shares",
+            "1024",
+            "busybox",
+            "httpd",
+            "-f",
+            "-p",
+            "8080",
+            "-h",
+            "/etc",
+        ],
+    );
+    assert_eq!(
+        docker_ok(&host, &["ps", "--format", "{{.Ports}}"]),
+        format!("127.0.0.1:{port}->8080/tcp")
+    );
+    let ip = docker_ok(
+        &host,
+        &[
+            "inspect",
+            "kuard",
+            "--format",
+            "{{.NetworkSettings.IPAddress}}",
+        ],
+    );
+    assert!(ip.starts_with("10."), "{ip}");
+
+    // httpd may take a moment to listen: retry the connection a bounded number of times.
+    let mut body = String::new();
+    for _ in 0..50 {
+        let out = Command::new("curl")
+            .args(["-sf", "--max-time", "2"])
+            .arg(format!("http://127.0.0.1:{port}/hostname"))
+            .output()
+            .unwrap();
+        if out.status.success() {
+            body = String::from_utf8_lossy(&out.stdout).into_owned();
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let id = docker_ok(&host, &["inspect", "kuard", "--format", "{{.Id}}"]);
+    assert_eq!(
+        body.trim(),
+        &id[..12],
+        "the container's /etc/hostname, served through the published port"
+    );
+
+    // Another container on the bridge reaches it by address.
+    let fetched = docker_ok(
+        &host,
+        &[
+            "run",
+            "--rm",
+            "busybox",
+            "wget",
+            "-qO-",
+            &format!("http://{ip}:8080/hostname"),
+        ],
+    );
+    assert_eq!(fetched, &id[..12]);
+
+    docker_ok(&host, &["rm", "-f", "kuard"]);
+    let out = Command::new("curl")
+        .args(["-sf", "--max-time", "2"])
+        .arg(format!("http://127.0.0.1:{port}/"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "the port closes with the container");
+    let links = String::from_utf8_lossy(
+        &Command::new("ip")
+            .args(["-o", "link", "show", "master", berthd.bridge()])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .into_owned();
+    assert_eq!(links.trim(), "", "no veth left on the bridge");
+}

@@ -118,11 +118,11 @@ pub fn init(config: &TelemetryConfig) -> Result<TelemetryGuard, TelemetryError> 
     let logs = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_filter(
-            EnvFilter::builder()
-                .with_default_directive(LevelFilter::INFO.into())
-                .from_env_lossy(),
-        );
+        .with_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+            // Dependencies' own warnings about kernel features berth does not use
+            // (cgroup controllers, netlink attributes) would drown berth's logs.
+            EnvFilter::new("info,libcgroups=error,libcontainer=warn,netlink_packet_route=error")
+        }));
     let traces = tracing_opentelemetry::layer()
         .with_tracer(tracer)
         .with_filter(LevelFilter::INFO);

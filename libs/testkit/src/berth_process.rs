@@ -17,7 +17,22 @@ pub struct Berthd {
     pub process: ChildGuard,
     dir: tempfile::TempDir,
     cgroup_parent: String,
+    bridge: String,
     extra: Vec<String>,
+}
+
+/// A bridge name and address unique to this process and call: tests run in parallel
+/// threads of one process, and a later test binary may reuse names only after this
+/// process (and its cleanup) is gone.
+fn unique_bridge() -> (String, String) {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let pid = std::process::id();
+    (
+        format!("bb{:05x}{:02x}", pid & 0xfffff, n & 0xff),
+        format!("10.{}.{}.1/24", 150 + pid % 100, n % 250),
+    )
 }
 
 /// The test process's own cgroup (the memory hierarchy's on v1, the unified one on v2):
@@ -49,6 +64,18 @@ impl Drop for Berthd {
             }
         }
         unmount_below(self.dir.path());
+        // The bridge and its NAT rules outlive berthd by design (as docker0 does); a
+        // test's must not.
+        let bridge = self.bridge.clone();
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
+            if let Ok(rt) = rt {
+                let _ = rt.block_on(berth_network::delete_bridge_network(&bridge));
+            }
+        })
+        .join();
     }
 }
 
@@ -113,13 +140,16 @@ impl Berthd {
             .and_then(|n| n.to_str())
             .unwrap_or("berthd");
         let cgroup_parent = format!("{}/{name}", own_cgroup().trim_end_matches('/'));
-        let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
-        let process = spawn_berthd(dir.path(), &cgroup_parent, &extra);
+        let (bridge, bip) = unique_bridge();
+        let mut all: Vec<String> = vec!["--bridge".into(), bridge.clone(), "--bip".into(), bip];
+        all.extend(extra.iter().map(|s| s.to_string()));
+        let process = spawn_berthd(dir.path(), &cgroup_parent, &all);
         Berthd {
             process,
             dir,
             cgroup_parent,
-            extra,
+            bridge,
+            extra: all,
         }
     }
 
@@ -147,6 +177,11 @@ impl Berthd {
 
     pub fn dir(&self) -> &Path {
         self.dir.path()
+    }
+
+    /// This berthd's bridge.
+    pub fn bridge(&self) -> &str {
+        &self.bridge
     }
 
     /// Where this berthd puts its containers' cgroups.

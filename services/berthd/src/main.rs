@@ -34,6 +34,12 @@ struct Args {
     /// berthd's own cgroup).
     #[arg(long, env = "BERTH_CGROUP_PARENT")]
     cgroup_parent: Option<String>,
+    /// The bridge of the default network, as dockerd's --bridge.
+    #[arg(long, env = "BERTH_BRIDGE", default_value = "berth0")]
+    bridge: String,
+    /// The bridge's address and the subnet's prefix length, as dockerd's --bip.
+    #[arg(long, env = "BERTH_BIP", default_value = "172.30.0.1/16")]
+    bip: String,
     /// A label for this host, KEY=VALUE (repeatable), shown by `docker info`.
     #[arg(long = "label", value_parser = berth_daemon::parse_key_value)]
     labels: Vec<(String, String)>,
@@ -114,6 +120,8 @@ async fn main() -> anyhow::Result<()> {
         heartbeat_interval: Duration::from_secs(5),
         image_store: image_store.clone(),
         cgroup_parent: args.cgroup_parent.clone(),
+        bridge: args.bridge.clone(),
+        bip: args.bip.clone(),
         bus: bus.clone(),
     };
     services.spawn(async move {

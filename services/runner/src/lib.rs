@@ -7,6 +7,7 @@
 pub mod containers;
 mod heartbeat;
 mod host;
+mod network;
 pub mod rootfs;
 mod service;
 mod service_attach;
@@ -41,6 +42,10 @@ pub struct Config {
     pub image_store: Endpoint,
     /// Where container cgroups go; by default below the runner's own cgroup.
     pub cgroup_parent: Option<String>,
+    /// The bridge of the default network, and its address with the subnet's prefix
+    /// (dockerd's --bridge and --bip). Distinct per runner sharing a host.
+    pub bridge: String,
+    pub bip: String,
     pub bus: Arc<dyn Bus>,
 }
 
@@ -73,7 +78,12 @@ pub async fn serve(config: Config, shutdown: CancellationToken) -> Result<(), Ru
         None => stable_id(&config.data_root).map_err(data_err)?,
     };
     let facts = HostFacts::read(std::path::Path::new("/"));
-    let containers = open_containers(&config, &config.data_root)?;
+    let network = network::Networking::open(&config.bridge, &config.bip, &config.data_root)
+        .await
+        .map(Arc::new)
+        .inspect_err(|why| tracing::warn!(bridge = %config.bridge, error = %why, "bridge networking is unavailable"));
+    let containers = Arc::new(open_containers(&config, &config.data_root, network)?);
+    containers.readopt().await;
     let listener = Listener::bind(&config.listen).await?;
     let address = config
         .advertise
@@ -89,7 +99,7 @@ pub async fn serve(config: Config, shutdown: CancellationToken) -> Result<(), Ru
     )
     .await?;
     let service = RunnerServer::new(service::RunnerService {
-        containers: Arc::new(containers),
+        containers,
         runner_id,
         data_root: config.data_root,
         facts,
@@ -104,6 +114,7 @@ pub async fn serve(config: Config, shutdown: CancellationToken) -> Result<(), Ru
 fn open_containers(
     config: &Config,
     root: &std::path::Path,
+    network: Result<Arc<network::Networking>, String>,
 ) -> Result<containers::Containers, RunnerError> {
     let state_err = |e: &dyn std::fmt::Display| RunnerError::State {
         path: root.to_owned(),
@@ -126,6 +137,7 @@ fn open_containers(
         image_store,
         root: root.join("containers"),
         names: tokio::sync::Mutex::new(()),
+        network,
     })
 }
 

@@ -34,6 +34,12 @@ struct Args {
     /// The cgroup containers go under (default: below the runner's own cgroup).
     #[arg(long, env = "BERTH_CGROUP_PARENT")]
     cgroup_parent: Option<String>,
+    /// The bridge of the default network (dockerd's --bridge).
+    #[arg(long, env = "BERTH_BRIDGE", default_value = "berth0")]
+    bridge: String,
+    /// The bridge's address and the subnet's prefix length (dockerd's --bip).
+    #[arg(long, env = "BERTH_BIP", default_value = "172.30.0.1/16")]
+    bip: String,
     /// Seconds between heartbeats.
     #[arg(long, env = "BERTH_HEARTBEAT_SECONDS", default_value_t = 5)]
     heartbeat_seconds: u64,
@@ -54,6 +60,8 @@ async fn main() -> anyhow::Result<()> {
         heartbeat_interval: Duration::from_secs(args.heartbeat_seconds.max(1)),
         image_store: args.image_store,
         cgroup_parent: args.cgroup_parent,
+        bridge: args.bridge,
+        bip: args.bip,
         bus: process.bus.clone(),
     };
     berth_runner::serve(config, process.shutdown.clone()).await?;

@@ -65,6 +65,8 @@ pub async fn start(
 ) -> Result<Response<StartContainerResponse>, Status> {
     let record = c.find(&r.container)?;
     let this = c.clone();
+    let id = record.id.clone();
+    let bridged = record.attachment.is_some();
     let already = blocking(move || {
         let st = this.runtime.state(&record.id).map_err(runtime_status)?;
         match st.status {
@@ -77,6 +79,9 @@ pub async fn start(
         }
     })
     .await?;
+    if bridged && !already {
+        c.watch_exit(id);
+    }
     Ok(Response::new(StartContainerResponse {
         already_running: already,
     }))
@@ -242,6 +247,20 @@ pub async fn list(
                     .and_then(|s| s.finished_at.as_deref())
                     .and_then(timestamp_of),
                 network_mode: rec.network_mode.clone(),
+                ports: rec
+                    .attachment
+                    .iter()
+                    .flat_map(|a| &a.ports)
+                    .map(|p| PortSummary {
+                        ip: p
+                            .host_ip
+                            .map(|i| i.to_string())
+                            .unwrap_or_else(|| "0.0.0.0".into()),
+                        private_port: p.container_port.into(),
+                        public_port: p.host_port.unwrap_or(0).into(),
+                        protocol: p.protocol.to_string(),
+                    })
+                    .collect(),
                 ..Default::default()
             });
         }
@@ -299,6 +318,7 @@ pub async fn inspect(
         name: record.name.clone(),
         spec,
         log_path: record.log_path.display().to_string(),
+        network_settings: Some(network_settings(&record)),
         driver: "overlay2".into(),
         platform: "linux".into(),
         ..Default::default()
@@ -371,4 +391,42 @@ pub async fn logs(
     Ok(Response::new(Box::pin(
         tokio_stream::wrappers::ReceiverStream::new(rx),
     )))
+}
+
+/// Docker's NetworkSettings for a container on the bridge (empty otherwise).
+fn network_settings(record: &crate::containers::record::Record) -> NetworkSettings {
+    let Some(a) = &record.attachment else {
+        return NetworkSettings::default();
+    };
+    let mut ports: std::collections::HashMap<String, PortBindingList> =
+        std::collections::HashMap::new();
+    for p in &a.ports {
+        ports
+            .entry(format!("{}/{}", p.container_port, p.protocol))
+            .or_default()
+            .bindings
+            .push(PortBinding {
+                host_ip: p
+                    .host_ip
+                    .map(|i| i.to_string())
+                    .unwrap_or_else(|| "0.0.0.0".into()),
+                host_port: p.host_port.unwrap_or(0).to_string(),
+            });
+    }
+    NetworkSettings {
+        ports,
+        sandbox_key: String::new(),
+        networks: [(
+            "bridge".to_owned(),
+            EndpointSettings {
+                gateway: a.endpoint.gateway.to_string(),
+                ip_address: a.endpoint.ip.to_string(),
+                ip_prefix_len: a.endpoint.prefix_len.into(),
+                mac_address: a.endpoint.mac.to_string(),
+                ..Default::default()
+            },
+        )]
+        .into_iter()
+        .collect(),
+    }
 }

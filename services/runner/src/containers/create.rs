@@ -103,15 +103,38 @@ impl Containers {
         }
         let host = spec.host_config.clone().unwrap_or_default();
         let resources = host.resources.clone().unwrap_or_default();
-        let network = match host.network_mode.as_str() {
-            "host" => NetworkMode::Host,
-            "none" | "" | "default" | "bridge" => NetworkMode::Private,
+        let (network, bridged) = match host.network_mode.as_str() {
+            "host" => (NetworkMode::Host, false),
+            "none" => (NetworkMode::Private, false),
+            "" | "default" | "bridge" => (NetworkMode::Private, true),
             other => {
                 return Err(Status::unimplemented(format!(
-                    "network mode {other:?} is not available yet: use host or none"
+                    "network mode {other:?} is not available yet: use bridge, host or none"
                 )));
             }
         };
+        let bridge = if bridged {
+            Some(self.network.clone().map_err(|why| {
+                Status::failed_precondition(format!(
+                    "bridge networking is unavailable on this runner ({why}); use --network host or none"
+                ))
+            })?)
+        } else {
+            None
+        };
+        let mut exposed: Vec<String> = spec.exposed_ports.clone();
+        exposed.extend(
+            c["ExposedPorts"]
+                .as_object()
+                .map(|o| o.keys().cloned().collect::<Vec<_>>())
+                .unwrap_or_default(),
+        );
+        let publish = port_specs(&host, &exposed)?;
+        if !publish.is_empty() && !bridged {
+            return Err(Status::invalid_argument(
+                "published ports need the bridge network; drop --network or --publish",
+            ));
+        }
         let working_dir = if spec.working_dir.is_empty() {
             c["WorkingDir"].as_str().unwrap_or("").to_owned()
         } else {
@@ -200,8 +223,13 @@ impl Containers {
             } else {
                 host.network_mode.clone()
             },
+            publish: publish.clone(),
+            attachment: None,
         };
         let this = self.clone();
+        let hostname_for_etc = runtime_config.hostname.clone();
+        let record_for_net = record.clone();
+        let spec_for_net = spec.clone();
         let handle = blocking(move || {
             let fs = this.fs(&record.id);
             fs.mount(&lowers)
@@ -223,8 +251,90 @@ impl Containers {
             }
         })
         .await?;
+        if let Some(network) = bridge {
+            let rootfs = self.fs(&id).rootfs();
+            match network
+                .connect(&id, handle.pid, &hostname_for_etc, &rootfs, &publish)
+                .await
+            {
+                Ok(attachment) => {
+                    let mut record = record_for_net;
+                    record.attachment = Some(attachment);
+                    self.records
+                        .put(&record, &spec_for_net)
+                        .map_err(|e| Status::internal(e.to_string()))?;
+                }
+                Err(e) => {
+                    let _ = self.remove(&record_for_net, true).await;
+                    return Err(e);
+                }
+            }
+        }
         Ok((id, handle.warnings))
     }
+}
+
+/// Docker's `PortBindings` (and `-P` over the exposed ports) as proxy specs.
+fn port_specs(
+    host: &berth_proto::v1::HostConfig,
+    exposed: &[String],
+) -> Result<Vec<berth_network::PortSpec>, Status> {
+    use berth_network::{PortSpec, Protocol};
+    let parse_port = |key: &str| -> Result<(u16, Protocol), Status> {
+        let (port, proto) = key.split_once('/').unwrap_or((key, "tcp"));
+        let protocol = match proto {
+            "tcp" => Protocol::Tcp,
+            "udp" => Protocol::Udp,
+            other => {
+                return Err(Status::invalid_argument(format!(
+                    "unsupported protocol {other:?} in port {key:?}: use tcp or udp"
+                )));
+            }
+        };
+        let port = port
+            .parse()
+            .map_err(|_| Status::invalid_argument(format!("invalid port {key:?}")))?;
+        Ok((port, protocol))
+    };
+    let mut out = Vec::new();
+    for (key, bindings) in &host.port_bindings {
+        let (container_port, protocol) = parse_port(key)?;
+        for b in &bindings.bindings {
+            let host_ip = match b.host_ip.as_str() {
+                "" => None,
+                ip => Some(
+                    ip.parse()
+                        .map_err(|_| Status::invalid_argument(format!("invalid host IP {ip:?}")))?,
+                ),
+            };
+            let host_port = match b.host_port.as_str() {
+                "" | "0" => None,
+                p => Some(p.parse().map_err(|_| {
+                    Status::invalid_argument(format!(
+                        "invalid host port {p:?}: port ranges are not supported yet"
+                    ))
+                })?),
+            };
+            out.push(PortSpec {
+                host_ip,
+                host_port,
+                container_port,
+                protocol,
+            });
+        }
+    }
+    if host.publish_all_ports {
+        for key in exposed {
+            let (port, protocol) = parse_port(key)?;
+            if !out
+                .iter()
+                .any(|s| s.container_port == port && s.protocol == protocol)
+            {
+                out.push(PortSpec::random(port, protocol));
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Docker-style `adjective_noun` names, derived from the ID so they need no randomness

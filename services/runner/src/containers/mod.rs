@@ -33,6 +33,8 @@ pub struct Containers {
     pub root: PathBuf,
     /// Serialises name checks with record writes, so two creates cannot take one name.
     pub names: tokio::sync::Mutex<()>,
+    /// The bridge; `Err` says why bridge networking is unavailable on this host.
+    pub network: Result<Arc<crate::network::Networking>, String>,
 }
 
 /// A runtime call on the blocking pool: the runtime talks to monitors synchronously.
@@ -67,27 +69,89 @@ impl Containers {
             .ok_or_else(|| Status::not_found(format!("No such container: {text}")))
     }
 
-    /// Removes a container: its process (when forced), its runtime state, its root and
-    /// its record.
+    /// Takes a container off the bridge once it has stopped (idempotent).
+    pub async fn unplug(&self, id: &str) {
+        let Ok(Some(mut record)) = self.records.find(id) else {
+            return;
+        };
+        let (Some(attachment), Ok(network)) = (record.attachment.take(), &self.network) else {
+            return;
+        };
+        network.disconnect(id, &attachment).await;
+        if let Ok(Some(spec)) = self.records.spec(id) {
+            let _ = self.records.put(&record, &spec);
+        }
+    }
+
+    /// Watches a started container and unplugs it from the network when it exits.
+    pub fn watch_exit(self: &Arc<Self>, id: String) {
+        let this = self.clone();
+        tokio::spawn(async move {
+            let waiter = this.clone();
+            let wid = id.clone();
+            let _ = tokio::task::spawn_blocking(move || waiter.runtime.wait(&wid, None)).await;
+            this.unplug(&id).await;
+        });
+    }
+
+    /// After a runner restart: running containers get their port proxies and exit
+    /// watchers back; stopped ones give their addresses back.
+    pub async fn readopt(self: &Arc<Self>) {
+        let Ok(records) = self.records.all() else {
+            return;
+        };
+        for record in records {
+            let Some(attachment) = &record.attachment else {
+                continue;
+            };
+            let running = self
+                .runtime
+                .state(&record.id)
+                .is_ok_and(|s| s.status != berth_runtime::Status::Exited);
+            if running && let Ok(network) = &self.network {
+                if let Err(e) = network
+                    .publish(&record.id, attachment.endpoint.ip, &attachment.ports)
+                    .await
+                {
+                    tracing::warn!(container = %record.id, error = %e, "republishing ports failed");
+                }
+                self.watch_exit(record.id.clone());
+            } else {
+                self.unplug(&record.id).await;
+            }
+        }
+    }
+
+    /// Removes a container: its process (when forced), its network attachment, its
+    /// runtime state, its root and its record.
     pub async fn remove(self: &Arc<Self>, record: &Record, force: bool) -> Result<(), Status> {
         let this = self.clone();
         let id = record.id.clone();
-        blocking(move || {
-            match this.runtime.state(&id) {
-                Ok(st) if st.status == berth_runtime::Status::Running && !force => {
-                    return Err(Status::failed_precondition(format!(
-                        "cannot remove container \"/{}\": container is running: stop the container before removing or force remove",
-                        id
-                    )));
-                }
-                _ => {}
+        blocking(move || match this.runtime.state(&id) {
+            Ok(st) if st.status == berth_runtime::Status::Running && !force => Err(Status::failed_precondition(format!(
+                "cannot remove container \"/{id}\": container is running: stop the container before removing or force remove"
+            ))),
+            Ok(st) if st.status != berth_runtime::Status::Exited => {
+                let _ = this.runtime.kill(&id, libc::SIGKILL);
+                Ok(())
             }
-            match this.runtime.delete(&id, force) {
+            _ => Ok(()),
+        })
+        .await?;
+        self.unplug(&record.id).await;
+        let this = self.clone();
+        let id = record.id.clone();
+        blocking(move || {
+            match this.runtime.delete(&id, true) {
                 Ok(()) | Err(berth_runtime::Error::NotFound(_)) => {}
                 Err(e) => return Err(runtime_status(e)),
             }
-            this.fs(&id).remove().map_err(|e| Status::internal(format!("removing the root of {id}: {e}")))?;
-            this.records.remove(&id).map_err(|e| Status::internal(e.to_string()))
+            this.fs(&id)
+                .remove()
+                .map_err(|e| Status::internal(format!("removing the root of {id}: {e}")))?;
+            this.records
+                .remove(&id)
+                .map_err(|e| Status::internal(e.to_string()))
         })
         .await
     }

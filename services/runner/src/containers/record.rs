@@ -32,6 +32,12 @@ pub struct Record {
     pub auto_remove: bool,
     pub log_path: PathBuf,
     pub network_mode: String,
+    /// What `--publish`/`-P` asked for.
+    #[serde(default)]
+    pub publish: Vec<berth_network::PortSpec>,
+    /// Its place on the bridge while it runs.
+    #[serde(default)]
+    pub attachment: Option<crate::network::Attachment>,
 }
 
 #[derive(Debug, thiserror::Error)]

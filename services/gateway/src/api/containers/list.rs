@@ -92,7 +92,9 @@ pub async fn list(
                 "ImageID": c.image_id.map(|d| d.value).unwrap_or_default(),
                 "Command": c.command,
                 "Created": c.created.map(|t| t.seconds).unwrap_or(0),
-                "Ports": [],
+                "Ports": c.ports.iter().map(|p| json!({
+                    "IP": p.ip, "PrivatePort": p.private_port, "PublicPort": p.public_port, "Type": p.protocol,
+                })).collect::<Vec<_>>(),
                 "Labels": c.labels,
                 "State": st,
                 "Status": status_text(st, c.exit_code, since),
@@ -173,7 +175,42 @@ pub async fn inspect(
             "WorkingDir": spec.working_dir,
             "Labels": spec.labels,
         },
-        "NetworkSettings": { "Networks": {} },
+        "NetworkSettings": network_settings(c.network_settings.unwrap_or_default()),
         "Mounts": [],
     })))
+}
+
+/// Docker's NetworkSettings: the bridge endpoint at the top level too, as the CLI reads
+/// `.NetworkSettings.IPAddress`.
+fn network_settings(n: berth_proto::v1::NetworkSettings) -> Value {
+    let ports: serde_json::Map<String, Value> = n
+        .ports
+        .into_iter()
+        .map(|(port, list)| {
+            let bindings: Vec<Value> = list
+                .bindings
+                .into_iter()
+                .map(|b| json!({ "HostIp": b.host_ip, "HostPort": b.host_port }))
+                .collect();
+            (port, json!(bindings))
+        })
+        .collect();
+    let bridge = n.networks.get("bridge").cloned().unwrap_or_default();
+    let networks: serde_json::Map<String, Value> = n
+        .networks
+        .into_iter()
+        .map(|(name, e)| {
+            (name, json!({
+                "IPAddress": e.ip_address, "Gateway": e.gateway, "IPPrefixLen": e.ip_prefix_len, "MacAddress": e.mac_address,
+            }))
+        })
+        .collect();
+    json!({
+        "Ports": ports,
+        "IPAddress": bridge.ip_address,
+        "Gateway": bridge.gateway,
+        "IPPrefixLen": bridge.ip_prefix_len,
+        "MacAddress": bridge.mac_address,
+        "Networks": networks,
+    })
 }
