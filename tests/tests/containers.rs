@@ -544,3 +544,68 @@ fn published_ports_reach_the_container_on_its_bridge() {
     .into_owned();
     assert_eq!(links.trim(), "", "no veth left on the bridge");
 }
+
+#[test]
+fn exec_runs_inside_the_running_container() {
+    let berthd = with_busybox();
+    let host = berthd.docker_host();
+    docker_ok(
+        &host,
+        &["run", "-d", "--name", "box", "busybox", "sleep", "1000"],
+    );
+    assert_eq!(
+        docker_ok(&host, &["exec", "box", "echo", "from-exec"]),
+        "from-exec"
+    );
+    let out = docker(&host, &["exec", "box", "sh", "-c", "exit 5"]);
+    assert_eq!(out.status.code(), Some(5), "{}", printed(&out));
+    assert_eq!(
+        docker_ok(
+            &host,
+            &[
+                "exec",
+                "-e",
+                "X=1",
+                "-w",
+                "/tmp",
+                "-u",
+                "nobody",
+                "box",
+                "sh",
+                "-c",
+                "echo $X $(pwd) $(id -u)"
+            ]
+        ),
+        "1 /tmp 65534"
+    );
+    // It shares the container's namespaces: same hostname, sees the container's pid 1.
+    let hostname = docker_ok(
+        &host,
+        &["inspect", "box", "--format", "{{.Config.Hostname}}"],
+    );
+    assert_eq!(docker_ok(&host, &["exec", "box", "hostname"]), hostname);
+    assert_eq!(
+        docker_ok(&host, &["exec", "box", "cat", "/proc/1/cmdline"])
+            .replace('\0', " ")
+            .trim(),
+        "sleep 1000"
+    );
+
+    let mut child = docker_command(&host)
+        .args(["exec", "-i", "box", "tr", "a-z", "A-Z"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"quiet\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "QUIET\n");
+
+    docker_ok(&host, &["stop", "-t", "0", "box"]);
+    let refused = docker(&host, &["exec", "box", "true"]);
+    assert!(
+        printed(&refused).contains("is not running"),
+        "{}",
+        printed(&refused)
+    );
+}

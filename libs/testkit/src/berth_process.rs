@@ -225,7 +225,7 @@ pub fn spawn_service_with_env(
 
 fn spawn_until(name: &str, mut cmd: Command, marker: &str) -> (ChildGuard, String) {
     let mut child = cmd
-        .env("RUST_LOG", "info")
+        .env_remove("RUST_LOG")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

@@ -68,6 +68,23 @@ impl AppState {
         }
         Err(ApiError::not_found(format!("No such container: {id}")))
     }
+
+    /// The runner that holds exec instance `id`.
+    pub async fn runner_for_exec(&self, id: &str) -> Result<RunnerClient<TracedChannel>, ApiError> {
+        for mut runner in self.all_runners()? {
+            let found = runner
+                .exec_inspect(berth_proto::v1::ExecInspectRequest {
+                    exec_id: id.to_owned(),
+                })
+                .await;
+            match found {
+                Ok(_) => return Ok(runner),
+                Err(s) if s.code() == tonic::Code::NotFound => continue,
+                Err(s) => return Err(s.into()),
+            }
+        }
+        Err(ApiError::not_found(format!("No such exec instance: {id}")))
+    }
 }
 
 fn no_runner() -> ApiError {

@@ -12,7 +12,9 @@ pub mod rootfs;
 mod service;
 mod service_attach;
 mod service_containers;
+mod service_exec;
 pub mod snapshots;
+mod stdio;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -100,6 +102,7 @@ pub async fn serve(config: Config, shutdown: CancellationToken) -> Result<(), Ru
     .await?;
     let service = RunnerServer::new(service::RunnerService {
         containers,
+        execs: Arc::default(),
         runner_id,
         data_root: config.data_root,
         facts,

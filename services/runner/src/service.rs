@@ -16,6 +16,7 @@ use crate::host::HostFacts;
 #[derive(Debug)]
 pub struct RunnerService {
     pub containers: std::sync::Arc<crate::containers::Containers>,
+    pub execs: std::sync::Arc<crate::service_exec::Execs>,
     pub runner_id: String,
     pub data_root: PathBuf,
     pub facts: HostFacts,
@@ -77,6 +78,24 @@ impl Runner for RunnerService {
         r: Request<tonic::Streaming<AttachRequest>>,
     ) -> Result<Response<Stream<AttachResponse>>, Status> {
         crate::service_attach::attach(&self.containers, r.into_inner()).await
+    }
+    async fn exec_create(
+        &self,
+        r: Request<ExecCreateRequest>,
+    ) -> Result<Response<ExecCreateResponse>, Status> {
+        crate::service_exec::create(&self.containers, &self.execs, r.into_inner()).await
+    }
+    async fn exec_start(
+        &self,
+        r: Request<tonic::Streaming<ExecStartRequest>>,
+    ) -> Result<Response<Stream<ExecStartResponse>>, Status> {
+        crate::service_exec::start(&self.containers, &self.execs, r.into_inner()).await
+    }
+    async fn exec_inspect(
+        &self,
+        r: Request<ExecInspectRequest>,
+    ) -> Result<Response<ExecInspectResponse>, Status> {
+        crate::service_exec::inspect(&self.execs, r.into_inner())
     }
     async fn logs(&self, r: Request<LogsRequest>) -> Result<Response<Stream<LogEntry>>, Status> {
         c::logs(&self.containers, r.into_inner()).await

@@ -1,16 +1,15 @@
-//! `Attach`: a container's stdio over a bidirectional gRPC stream. The monitor holds the
-//! stdio; this forwards output frames out and stdin, resizes and the stdin close in.
+//! `Attach`: a container's stdio over a bidirectional gRPC stream.
 
 use std::sync::Arc;
 
-use berth_proto::v1::attach_request::Input;
-use berth_proto::v1::attach_response::Output;
+use berth_proto::v1::attach_request::Input as In;
+use berth_proto::v1::attach_response::Output as Out;
 use berth_proto::v1::*;
-use berth_runtime::Frame;
 use futures::StreamExt;
 use tonic::{Response, Status, Streaming};
 
 use crate::containers::{Containers, blocking, runtime_status};
+use crate::stdio::{Input, Output, pump};
 
 type Stream<T> = tonic::codegen::BoxStream<T>;
 
@@ -19,7 +18,7 @@ pub async fn attach(
     mut input: Streaming<AttachRequest>,
 ) -> Result<Response<Stream<AttachResponse>>, Status> {
     let header = match input.message().await?.and_then(|m| m.input) {
-        Some(Input::Header(h)) => h,
+        Some(In::Header(h)) => h,
         _ => {
             return Err(Status::invalid_argument(
                 "the first Attach message must be the header",
@@ -30,90 +29,37 @@ pub async fn attach(
     let this = c.clone();
     let id = record.id.clone();
     let (h_in, h_out, h_err) = (header.stdin, header.stdout, header.stderr);
-    let mut session = blocking(move || {
+    let session = blocking(move || {
         this.runtime
             .attach(&id, h_in, h_out, h_err)
             .map_err(runtime_status)
     })
     .await?;
-    let mut stdin = session.stdin().map_err(runtime_status)?;
-
-    // Output: a blocking reader of the monitor's frames feeding the response stream.
-    let (tx, rx) = tokio::sync::mpsc::channel(64);
-    tokio::task::spawn_blocking(move || {
-        loop {
-            let out = match session.next_frame() {
-                Ok(Some(Frame::Stdout(data))) => Output::Frame(OutputFrame {
-                    stream: StdioStream::Stdout as i32,
+    let inputs = input.filter_map(|m| {
+        std::future::ready(match m.ok().and_then(|m| m.input) {
+            Some(In::Stdin(data)) => Some(Input::Stdin(data)),
+            Some(In::CloseStdin(_)) => Some(Input::CloseStdin),
+            Some(In::Resize(s)) => Some(Input::Resize {
+                width: s.width as u16,
+                height: s.height as u16,
+            }),
+            _ => None,
+        })
+    });
+    let (this, id) = (c.clone(), record.id.clone());
+    let resize = move |w, h| {
+        let _ = this.runtime.resize(&id, w, h, None);
+    };
+    let output = pump(session, header.stdin, inputs, resize)?.map(|o| {
+        o.map(|o| AttachResponse {
+            output: Some(match o {
+                Output::Data(stream, data) => Out::Frame(OutputFrame {
+                    stream: stream as i32,
                     data,
                 }),
-                Ok(Some(Frame::Stderr(data))) => Output::Frame(OutputFrame {
-                    stream: StdioStream::Stderr as i32,
-                    data,
-                }),
-                Ok(Some(Frame::Exit(exit))) => {
-                    let _ = tx.blocking_send(Ok(AttachResponse {
-                        output: Some(Output::Exit(ProcessExit {
-                            exit_code: exit.exit_code,
-                        })),
-                    }));
-                    return;
-                }
-                Ok(None) => return,
-                Err(e) => {
-                    let _ = tx.blocking_send(Err(runtime_status(e)));
-                    return;
-                }
-            };
-            if tx
-                .blocking_send(Ok(AttachResponse { output: Some(out) }))
-                .is_err()
-            {
-                return; // the client went away; the container runs on
-            }
-        }
+                Output::Exit(exit_code) => Out::Exit(ProcessExit { exit_code }),
+            }),
+        })
     });
-
-    // Input: one thread writes stdin in order, fed by the request stream.
-    let (in_tx, in_rx) = std::sync::mpsc::channel::<Option<Vec<u8>>>();
-    std::thread::spawn(move || {
-        while let Ok(chunk) = in_rx.recv() {
-            let done = match chunk {
-                Some(data) => stdin.write(&data).is_err(),
-                None => {
-                    let _ = stdin.close();
-                    true
-                }
-            };
-            if done {
-                return;
-            }
-        }
-    });
-    let this = c.clone();
-    let id = record.id.clone();
-    tokio::spawn(async move {
-        while let Some(Ok(message)) = input.next().await {
-            match message.input {
-                Some(Input::Stdin(data)) if header.stdin => {
-                    let _ = in_tx.send(Some(data));
-                }
-                Some(Input::CloseStdin(_)) if header.stdin => {
-                    let _ = in_tx.send(None);
-                }
-                Some(Input::Resize(size)) => {
-                    let (this, id) = (this.clone(), id.clone());
-                    let _ = tokio::task::spawn_blocking(move || {
-                        this.runtime
-                            .resize(&id, size.width as u16, size.height as u16, None)
-                    })
-                    .await;
-                }
-                _ => {}
-            }
-        }
-    });
-    Ok(Response::new(Box::pin(
-        tokio_stream::wrappers::ReceiverStream::new(rx),
-    )))
+    Ok(Response::new(Box::pin(output)))
 }

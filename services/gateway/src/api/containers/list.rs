@@ -164,7 +164,8 @@ pub async fn inspect(
             "ReadonlyRootfs": host.readonly_rootfs,
         },
         "Config": {
-            "Hostname": spec.hostname,
+            // Docker shows the hostname a container got, the short ID by default.
+            "Hostname": if spec.hostname.is_empty() { c.id.get(..12).unwrap_or_default().to_owned() } else { spec.hostname.clone() },
             "User": spec.user,
             "Tty": spec.tty,
             "OpenStdin": spec.open_stdin,

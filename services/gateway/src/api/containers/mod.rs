@@ -3,6 +3,8 @@
 
 mod attach;
 mod create;
+mod exec;
+mod hijack;
 mod lifecycle;
 mod list;
 mod logs;
@@ -23,5 +25,8 @@ pub fn routes() -> Router<AppState> {
         .route("/containers/{id}/wait", post(lifecycle::wait))
         .route("/containers/{id}/logs", get(logs::logs))
         .route("/containers/{id}/attach", post(attach::attach))
+        .route("/containers/{id}/exec", post(exec::create))
+        .route("/exec/{id}/start", post(exec::start))
+        .route("/exec/{id}/json", get(exec::inspect))
         .route("/containers/{id}", delete(lifecycle::remove))
 }
