@@ -609,3 +609,37 @@ fn exec_runs_inside_the_running_container() {
         printed(&refused)
     );
 }
+
+#[test]
+fn images_in_use_by_containers_are_not_deleted() {
+    let berthd = with_busybox();
+    let host = berthd.docker_host();
+    docker_ok(
+        &host,
+        &["run", "-d", "--name", "runs", "busybox", "sleep", "1000"],
+    );
+    let out = docker(&host, &["rmi", "-f", "busybox"]);
+    assert!(
+        printed(&out).contains("(cannot be forced) - image is being used by running container"),
+        "{}",
+        printed(&out)
+    );
+    docker_ok(&host, &["stop", "-t", "0", "runs"]);
+    let out = docker(&host, &["rmi", "busybox"]);
+    assert!(
+        printed(&out).contains("(must be forced) - image is being used by stopped container"),
+        "{}",
+        printed(&out)
+    );
+    // A second name can go: that only untags.
+    docker_ok(&host, &["tag", "busybox", "other:1"]);
+    assert_eq!(docker_ok(&host, &["rmi", "other:1"]), "Untagged: other:1");
+    // Prune keeps it too; forcing deletes it for good.
+    docker_ok(&host, &["image", "prune", "-af"]);
+    assert!(
+        !docker_ok(&host, &["images", "-q"]).is_empty(),
+        "prune keeps images containers use"
+    );
+    let removed = docker_ok(&host, &["rmi", "-f", "busybox"]);
+    assert!(removed.contains("Deleted: sha256:"), "{removed}");
+}

@@ -51,12 +51,96 @@ fn items(list: Vec<DeletedImageItem>) -> Vec<Value> {
         .collect()
 }
 
+/// The images containers use, and whether one of those containers is running, across
+/// every runner: the image store cannot know about containers, the gateway asks.
+async fn images_in_use(state: &AppState) -> Result<Vec<(String, String, bool)>, ApiError> {
+    let mut used = Vec::new();
+    let Ok(runners) = state.all_runners() else {
+        return Ok(used); // no runner, no containers
+    };
+    for mut runner in runners {
+        let list = runner
+            .list_containers(berth_proto::v1::ListContainersRequest {
+                all: true,
+                ..Default::default()
+            })
+            .await?
+            .into_inner();
+        for c in list.containers {
+            let running = c.state == berth_proto::v1::ContainerStatus::Running as i32
+                || c.state == berth_proto::v1::ContainerStatus::Paused as i32;
+            used.push((
+                c.image_id.map(|d| d.value).unwrap_or_default(),
+                c.id,
+                running,
+            ));
+        }
+    }
+    Ok(used)
+}
+
 pub async fn delete(state: &AppState, name: &str, q: &QueryPairs) -> Result<Response, ApiError> {
+    let force = q.flag("force")?;
+    let resolved = state
+        .image_store()
+        .resolve(berth_proto::v1::ResolveRequest {
+            reference: name.to_owned(),
+            platform: None,
+        })
+        .await?
+        .into_inner();
+    let image_id = resolved.image_id.map(|d| d.value).unwrap_or_default();
+    let tags = state
+        .image_store()
+        .inspect_image(berth_proto::v1::InspectImageRequest {
+            reference: image_id.clone(),
+            platform: None,
+        })
+        .await?
+        .into_inner()
+        .repo_tags
+        .len();
+    // Removing one of several names only untags; anything else deletes the image, which
+    // Docker refuses while a container uses it.
+    let deletes = resolved.reference.is_none() || tags <= 1;
+    if deletes {
+        let short = |id: &str| {
+            id.trim_start_matches("sha256:")
+                .chars()
+                .take(12)
+                .collect::<String>()
+        };
+        for (used, container, running) in images_in_use(state).await? {
+            if used != image_id {
+                continue;
+            }
+            if running {
+                return Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    format!(
+                        "conflict: unable to delete {} (cannot be forced) - image is being used by running container {}",
+                        short(&image_id),
+                        short(&container)
+                    ),
+                ));
+            }
+            if !force {
+                return Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    format!(
+                        "conflict: unable to delete {} (must be forced) - image is being used by stopped container {}",
+                        short(&image_id),
+                        short(&container)
+                    ),
+                ));
+            }
+        }
+    }
     let deleted = state
         .image_store()
         .delete_image(DeleteImageRequest {
             reference: name.to_owned(),
-            force: q.flag("force")?,
+            force,
             noprune: q.flag("noprune")?,
         })
         .await?
@@ -87,9 +171,12 @@ pub async fn prune(
                     )
                 })
                 .collect::<HashMap<_, _>>(),
-            // No runner runs containers yet, so no image is in use; the runner issue
-            // gathers the images of existing containers here.
-            keep_image_ids: Vec::new(),
+            // Images of existing containers survive a prune, running or not, as in Docker.
+            keep_image_ids: images_in_use(&state)
+                .await?
+                .into_iter()
+                .map(|(id, _, _)| berth_proto::v1::Digest { value: id })
+                .collect(),
         })
         .await?
         .into_inner();
