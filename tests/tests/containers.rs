@@ -643,3 +643,52 @@ fn images_in_use_by_containers_are_not_deleted() {
     let removed = docker_ok(&host, &["rmi", "-f", "busybox"]);
     assert!(removed.contains("Deleted: sha256:"), "{removed}");
 }
+
+#[test]
+fn container_lifecycle_shows_in_docker_events() {
+    let berthd = with_busybox();
+    let host = berthd.docker_host();
+    let since = {
+        let d = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap();
+        format!("{}.{:09}", d.as_secs(), d.subsec_nanos())
+    };
+    let out = docker(
+        &host,
+        &[
+            "run", "--rm", "--name", "brief", "--label", "team=a", "busybox", "sh", "-c", "exit 4",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(4));
+    let until = {
+        let d = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap();
+        format!("{}.{:09}", d.as_secs(), d.subsec_nanos())
+    };
+    let events = docker_ok(
+        &host,
+        &[
+            "events",
+            "--since",
+            &since,
+            "--until",
+            &until,
+            "--filter",
+            "type=container",
+            "--format",
+            "{{.Action}} {{.Actor.Attributes.name}} {{.Actor.Attributes.team}} {{.Actor.Attributes.exitCode}}",
+        ],
+    );
+    let lines: Vec<&str> = events.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "create brief a <no value>",
+            "start brief a <no value>",
+            "die brief a 4",
+            "destroy brief a <no value>"
+        ],
+    );
+}

@@ -141,6 +141,8 @@ fn open_containers(
         root: root.join("containers"),
         names: tokio::sync::Mutex::new(()),
         network,
+        bus: config.bus.clone(),
+        died: Default::default(),
     })
 }
 

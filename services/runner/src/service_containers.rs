@@ -56,6 +56,7 @@ pub async fn create(
         .spec
         .ok_or_else(|| Status::invalid_argument("spec is required"))?;
     let (id, warnings) = c.create(spec).await?;
+    c.emit("create", &id, &[]).await;
     Ok(Response::new(CreateContainerResponse { id, warnings }))
 }
 
@@ -66,7 +67,6 @@ pub async fn start(
     let record = c.find(&r.container)?;
     let this = c.clone();
     let id = record.id.clone();
-    let bridged = record.attachment.is_some();
     let already = blocking(move || {
         let st = this.runtime.state(&record.id).map_err(runtime_status)?;
         match st.status {
@@ -79,7 +79,8 @@ pub async fn start(
         }
     })
     .await?;
-    if bridged && !already {
+    if !already {
+        c.emit("start", &id, &[]).await;
         c.watch_exit(id);
     }
     Ok(Response::new(StartContainerResponse {
@@ -94,12 +95,14 @@ pub async fn kill(
     let record = c.find(&r.container)?;
     let signal = signal_number(&r.signal)?;
     let this = c.clone();
+    let id = record.id.clone();
     blocking(move || {
         this.runtime
             .kill(&record.id, signal)
             .map_err(runtime_status)
     })
     .await?;
+    c.emit("kill", &id, &[("signal", signal.to_string())]).await;
     Ok(Response::new(KillContainerResponse {}))
 }
 
@@ -109,6 +112,7 @@ pub async fn stop(
     r: StopContainerRequest,
 ) -> Result<Response<StopContainerResponse>, Status> {
     let record = c.find(&r.container)?;
+    let id = record.id.clone();
     let signal = signal_number(r.signal.as_deref().unwrap_or("SIGTERM"))?;
     let timeout = Duration::from_secs(r.timeout_seconds.unwrap_or(10).max(0) as u64);
     let this = c.clone();
@@ -131,6 +135,9 @@ pub async fn stop(
         Ok(false)
     })
     .await?;
+    if !already {
+        c.emit("stop", &id, &[]).await;
+    }
     Ok(Response::new(StopContainerResponse {
         already_stopped: already,
     }))

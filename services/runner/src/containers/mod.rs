@@ -35,6 +35,13 @@ pub struct Containers {
     pub names: tokio::sync::Mutex<()>,
     /// The bridge; `Err` says why bridge networking is unavailable on this host.
     pub network: Result<Arc<crate::network::Networking>, String>,
+    /// Where container events go (`docker events`).
+    pub bus: Arc<dyn berth_bus::Bus>,
+    /// Containers whose `die` event is out, so it goes out once whoever sees the exit
+    /// first (the exit watcher, or a remove that follows the exit at once). Kept after
+    /// the container is gone, since the watcher may still be on its way; IDs are never
+    /// reused, and the set starts empty with each runner process.
+    pub died: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 /// A runtime call on the blocking pool: the runtime talks to monitors synchronously.
@@ -89,9 +96,49 @@ impl Containers {
         tokio::spawn(async move {
             let waiter = this.clone();
             let wid = id.clone();
-            let _ = tokio::task::spawn_blocking(move || waiter.runtime.wait(&wid, None)).await;
+            let exit = tokio::task::spawn_blocking(move || waiter.runtime.wait(&wid, None)).await;
             this.unplug(&id).await;
+            if let Ok(Ok(exit)) = exit {
+                this.report_exit(&id, exit.exit_code).await;
+            }
         });
+    }
+
+    /// Sends the container's `die` event, once.
+    pub async fn report_exit(&self, id: &str, exit_code: i32) {
+        let first = self
+            .died
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id.to_owned());
+        if first {
+            self.emit("die", id, &[("exitCode", exit_code.to_string())])
+                .await;
+        }
+    }
+
+    /// Publishes a Docker container event; attributes carry the name, the image and the
+    /// labels, as Docker's do.
+    pub async fn emit(&self, action: &str, id: &str, extra: &[(&str, String)]) {
+        use berth_bus::BusExt as _;
+        use berth_bus::event::{Event, EventKind};
+        let mut event = Event::now(EventKind::Container, action, id);
+        if let Ok(Some(record)) = self.records.find(id) {
+            event = event
+                .with_attribute("name", record.name)
+                .with_attribute("image", record.image);
+            if let Ok(Some(spec)) = self.records.spec(id) {
+                for (k, v) in spec.labels {
+                    event = event.with_attribute(k, v);
+                }
+            }
+        }
+        for (k, v) in extra {
+            event = event.with_attribute(*k, v.clone());
+        }
+        if let Err(e) = self.bus.emit(&event).await {
+            tracing::warn!(action, error = %e, "container event not published");
+        }
     }
 
     /// After a runner restart: running containers get their port proxies and exit
@@ -101,13 +148,16 @@ impl Containers {
             return;
         };
         for record in records {
-            let Some(attachment) = &record.attachment else {
-                continue;
-            };
             let running = self
                 .runtime
                 .state(&record.id)
                 .is_ok_and(|s| s.status != berth_runtime::Status::Exited);
+            let Some(attachment) = &record.attachment else {
+                if running {
+                    self.watch_exit(record.id.clone());
+                }
+                continue;
+            };
             if running && let Ok(network) = &self.network {
                 if let Err(e) = network
                     .publish(&record.id, attachment.endpoint.ip, &attachment.ports)
@@ -139,6 +189,13 @@ impl Containers {
         })
         .await?;
         self.unplug(&record.id).await;
+        if let Ok(st) = self.runtime.state(&record.id)
+            && st.status == berth_runtime::Status::Exited
+            && let Some(code) = st.exit_code
+        {
+            self.report_exit(&record.id, code).await;
+        }
+        self.emit("destroy", &record.id, &[]).await;
         let this = self.clone();
         let id = record.id.clone();
         blocking(move || {
