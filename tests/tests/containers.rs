@@ -692,3 +692,40 @@ fn container_lifecycle_shows_in_docker_events() {
         ],
     );
 }
+
+#[test]
+fn pause_freezes_and_unpause_thaws() {
+    let berthd = with_busybox();
+    let host = berthd.docker_host();
+    docker_ok(
+        &host,
+        &["run", "-d", "--name", "ice", "busybox", "sleep", "1000"],
+    );
+    docker_ok(&host, &["pause", "ice"]);
+    assert_eq!(
+        docker_ok(
+            &host,
+            &[
+                "inspect",
+                "ice",
+                "--format",
+                "{{.State.Status}} {{.State.Paused}}"
+            ]
+        ),
+        "paused true"
+    );
+    let pid = docker_ok(&host, &["inspect", "ice", "--format", "{{.State.Pid}}"]);
+    let v2 = std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists();
+    let frozen = if v2 {
+        cgroup_file(&pid, "", "cgroup.freeze") == "1"
+    } else {
+        cgroup_file(&pid, "freezer", "freezer.state") == "FROZEN"
+    };
+    assert!(frozen, "the container's cgroup is frozen");
+    docker_ok(&host, &["unpause", "ice"]);
+    assert_eq!(
+        docker_ok(&host, &["inspect", "ice", "--format", "{{.State.Status}}"]),
+        "running"
+    );
+    docker_ok(&host, &["rm", "-f", "ice"]);
+}

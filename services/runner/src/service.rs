@@ -79,6 +79,21 @@ impl Runner for RunnerService {
     ) -> Result<Response<Stream<AttachResponse>>, Status> {
         crate::service_attach::attach(&self.containers, r.into_inner()).await
     }
+    async fn pause_container(
+        &self,
+        r: Request<PauseContainerRequest>,
+    ) -> Result<Response<PauseContainerResponse>, Status> {
+        c::pause(&self.containers, r.into_inner()).await
+    }
+    async fn unpause_container(
+        &self,
+        r: Request<UnpauseContainerRequest>,
+    ) -> Result<Response<UnpauseContainerResponse>, Status> {
+        c::unpause(&self.containers, r.into_inner()).await
+    }
+    async fn resize(&self, r: Request<ResizeRequest>) -> Result<Response<ResizeResponse>, Status> {
+        c::resize(&self.containers, r.into_inner()).await
+    }
     async fn exec_create(
         &self,
         r: Request<ExecCreateRequest>,

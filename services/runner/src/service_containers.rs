@@ -437,3 +437,44 @@ fn network_settings(record: &crate::containers::record::Record) -> NetworkSettin
         .collect(),
     }
 }
+
+/// Freezes every process of the container (the cgroup freezer).
+pub async fn pause(
+    c: &Arc<Containers>,
+    r: PauseContainerRequest,
+) -> Result<Response<PauseContainerResponse>, Status> {
+    let record = c.find(&r.container)?;
+    let (this, id) = (c.clone(), record.id.clone());
+    blocking(move || this.runtime.pause(&id).map_err(runtime_status)).await?;
+    c.emit("pause", &record.id, &[]).await;
+    Ok(Response::new(PauseContainerResponse {}))
+}
+
+pub async fn unpause(
+    c: &Arc<Containers>,
+    r: UnpauseContainerRequest,
+) -> Result<Response<UnpauseContainerResponse>, Status> {
+    let record = c.find(&r.container)?;
+    let (this, id) = (c.clone(), record.id.clone());
+    blocking(move || this.runtime.resume(&id).map_err(runtime_status)).await?;
+    c.emit("unpause", &record.id, &[]).await;
+    Ok(Response::new(UnpauseContainerResponse {}))
+}
+
+/// Sets the container's terminal size (its main process; exec sizes go through
+/// `ExecResize`).
+pub async fn resize(
+    c: &Arc<Containers>,
+    r: ResizeRequest,
+) -> Result<Response<ResizeResponse>, Status> {
+    let record = c.find(&r.container)?;
+    let size = r.size.unwrap_or_default();
+    let this = c.clone();
+    blocking(move || {
+        this.runtime
+            .resize(&record.id, size.width as u16, size.height as u16, None)
+            .map_err(runtime_status)
+    })
+    .await?;
+    Ok(Response::new(ResizeResponse {}))
+}

@@ -150,3 +150,52 @@ pub async fn remove(
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
+
+pub async fn pause(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let mut runner = state.runner_for(&id).await?;
+    runner
+        .pause_container(PauseContainerRequest { container: id })
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+pub async fn unpause(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let mut runner = state.runner_for(&id).await?;
+    runner
+        .unpause_container(UnpauseContainerRequest { container: id })
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `POST /containers/{id}/resize?h=&w=`: the terminal size of a `-t` container.
+pub async fn resize(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let q = QueryPairs::parse(raw.as_deref());
+    let dim = |k: &str| -> Result<u32, ApiError> {
+        q.get(k)
+            .ok_or_else(|| ApiError::bad_request(format!("missing {k}")))?
+            .parse()
+            .map_err(|_| ApiError::bad_request(format!("invalid {k}")))
+    };
+    let size = TtySize {
+        height: dim("h")?,
+        width: dim("w")?,
+    };
+    let mut runner = state.runner_for(&id).await?;
+    runner
+        .resize(ResizeRequest {
+            container: id,
+            size: Some(size),
+        })
+        .await?;
+    Ok(StatusCode::OK.into_response())
+}
