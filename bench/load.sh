@@ -9,10 +9,12 @@ ROUNDS=${ROUNDS:-5}
 command -v podman >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q podman
 cargo build --release -q -p berthd
 work=$(mktemp -d)
-trap 'kill $berthd_pid 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
+bridge=bbench$$
+trap 'kill $berthd_pid 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; bench/remove-bridge.sh "$bridge"' EXIT
 python3 bench/make-image.py "$work/image.tar" "$SIZE_MB" >/dev/null
 
-./target/release/berthd --data-root "$work/berth" -H "unix://$work/berth.sock" 2>"$work/berthd.log" &
+./target/release/berthd --data-root "$work/berth" -H "unix://$work/berth.sock" \
+    --bridge "$bridge" --bip 10.213.254.1/24 2>"$work/berthd.log" &
 berthd_pid=$!
 until grep -q "berthd is ready" "$work/berthd.log"; do
     kill -0 $berthd_pid || { cat "$work/berthd.log"; exit 1; }

@@ -7,11 +7,13 @@ cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-10}
 cargo build --release -q -p berthd -p berth-runner
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+bridge=bbench$$
+trap 'rm -rf "$work"; bench/remove-bridge.sh "$bridge"' EXIT
 times=()
 for i in $(seq "$ROUNDS"); do
     start=$(date +%s%N)
-    ./target/release/berthd --data-root "$work/r$i" -H "unix://$work/s$i.sock" 2>"$work/log$i" &
+    ./target/release/berthd --data-root "$work/r$i" -H "unix://$work/s$i.sock" \
+        --bridge "$bridge" --bip 10.213.253.1/24 2>"$work/log$i" &
     pid=$!
     until grep -q "berthd is ready" "$work/log$i"; do
         kill -0 $pid || { cat "$work/log$i"; exit 1; }
