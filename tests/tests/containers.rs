@@ -729,3 +729,57 @@ fn pause_freezes_and_unpause_thaws() {
     );
     docker_ok(&host, &["rm", "-f", "ice"]);
 }
+
+#[test]
+fn top_stats_and_rename_look_at_a_running_container() {
+    let berthd = with_busybox();
+    let host = berthd.docker_host();
+    docker_ok(
+        &host,
+        &[
+            "run",
+            "-d",
+            "--name",
+            "watched",
+            "--memory",
+            "64m",
+            "--pids-limit",
+            "50",
+            "busybox",
+            "sleep",
+            "1000",
+        ],
+    );
+
+    let top = docker_ok(&host, &["top", "watched"]);
+    let mut lines = top.lines();
+    assert!(lines.next().unwrap().contains("PID"), "{top}");
+    let rows: Vec<&str> = lines.collect();
+    assert_eq!(rows.len(), 1, "only the container's process: {top}");
+    assert!(rows[0].ends_with("sleep 1000"), "{top}");
+
+    let stats = docker_ok(
+        &host,
+        &[
+            "stats",
+            "--no-stream",
+            "--format",
+            "{{.Name}} {{.MemUsage}} {{.PIDs}}",
+            "watched",
+        ],
+    );
+    let fields: Vec<&str> = stats.split_whitespace().collect();
+    assert_eq!(fields[0], "watched", "{stats}");
+    assert_eq!(fields[3], "64MiB", "the memory limit: {stats}");
+    assert_eq!(fields[4], "1", "one process: {stats}");
+
+    docker_ok(&host, &["rename", "watched", "seen"]);
+    assert_eq!(docker_ok(&host, &["ps", "--format", "{{.Names}}"]), "seen");
+    let taken = docker(&host, &["rename", "seen", "bad/name"]);
+    assert!(
+        printed(&taken).contains("Invalid container name"),
+        "{}",
+        printed(&taken)
+    );
+    docker_ok(&host, &["rm", "-f", "seen"]);
+}

@@ -13,6 +13,7 @@ mod service;
 mod service_attach;
 mod service_containers;
 mod service_exec;
+mod service_observe;
 pub mod snapshots;
 mod stdio;
 

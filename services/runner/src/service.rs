@@ -94,6 +94,21 @@ impl Runner for RunnerService {
     async fn resize(&self, r: Request<ResizeRequest>) -> Result<Response<ResizeResponse>, Status> {
         c::resize(&self.containers, r.into_inner()).await
     }
+    async fn top(&self, r: Request<TopRequest>) -> Result<Response<TopResponse>, Status> {
+        crate::service_observe::top(&self.containers, r.into_inner()).await
+    }
+    async fn stats(
+        &self,
+        r: Request<StatsRequest>,
+    ) -> Result<Response<Stream<StatsSample>>, Status> {
+        crate::service_observe::stats(&self.containers, r.into_inner()).await
+    }
+    async fn rename_container(
+        &self,
+        r: Request<RenameContainerRequest>,
+    ) -> Result<Response<RenameContainerResponse>, Status> {
+        crate::service_observe::rename(&self.containers, r.into_inner()).await
+    }
     async fn exec_create(
         &self,
         r: Request<ExecCreateRequest>,

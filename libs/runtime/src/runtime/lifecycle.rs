@@ -197,6 +197,19 @@ impl Runtime {
         CgroupStats::read(&CgroupDirs::new(&spec.cgroups_path))
     }
 
+    /// The host pids of every process in the container (its cgroup), for `docker top`.
+    pub fn processes(&self, id: &str) -> Result<Vec<i32>> {
+        let spec = self.monitor_spec(id)?;
+        let dirs = CgroupDirs::new(&spec.cgroups_path);
+        let procs = dirs
+            .read("pids", "cgroup.procs")
+            .or_else(|_| dirs.read("memory", "cgroup.procs"))?;
+        Ok(procs
+            .lines()
+            .filter_map(|l| l.trim().parse().ok())
+            .collect())
+    }
+
     /// Attaches to the container's streams.
     pub fn attach(&self, id: &str, stdin: bool, stdout: bool, stderr: bool) -> Result<Session> {
         let dir = self.existing(id)?;

@@ -11,7 +11,7 @@ use super::record::Record;
 use super::{Containers, blocking, runtime_status};
 
 /// Docker's name rule: `[a-zA-Z0-9][a-zA-Z0-9_.-]+`.
-fn valid_name(name: &str) -> bool {
+pub fn valid_name(name: &str) -> bool {
     let mut chars = name.chars();
     chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
         && name.len() >= 2

@@ -20,6 +20,7 @@ use crate::rootfs::ContainerFs;
 use crate::snapshots::Snapshots;
 use record::{Record, Records};
 
+pub use create::valid_name;
 pub use logs::read_logs;
 
 /// Everything the container RPCs work with.

@@ -8,6 +8,7 @@ mod hijack;
 mod lifecycle;
 mod list;
 mod logs;
+mod observe;
 
 use axum::Router;
 use axum::routing::{delete, get, post};
@@ -28,6 +29,9 @@ pub fn routes() -> Router<AppState> {
         .route("/containers/{id}/pause", post(lifecycle::pause))
         .route("/containers/{id}/unpause", post(lifecycle::unpause))
         .route("/containers/{id}/resize", post(lifecycle::resize))
+        .route("/containers/{id}/top", get(observe::top))
+        .route("/containers/{id}/stats", get(observe::stats))
+        .route("/containers/{id}/rename", post(observe::rename))
         .route("/containers/{id}/exec", post(exec::create))
         .route("/exec/{id}/start", post(exec::start))
         .route("/exec/{id}/json", get(exec::inspect))
