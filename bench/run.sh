@@ -16,7 +16,7 @@ cleanup() {
     wait 2>/dev/null || true
     # podman leaves its storage mounted; unmount everything below the work dir.
     grep -F "$work" /proc/mounts | awk '{ print $2 }' | sort -r | xargs -r umount -l 2>/dev/null || true
-    rm -rf "$work"
+    rm -rf "$work" || true
     bench/remove-bridge.sh "$bridge"
 }
 trap cleanup EXIT
