@@ -42,7 +42,7 @@ pub struct Containers {
     /// first (the exit watcher, or a remove that follows the exit at once). Kept after
     /// the container is gone, since the watcher may still be on its way; IDs are never
     /// reused, and the set starts empty with each runner process.
-    pub died: std::sync::Mutex<std::collections::HashSet<String>>,
+    pub died: tokio::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 /// A runtime call on the blocking pool: the runtime talks to monitors synchronously.
@@ -105,14 +105,12 @@ impl Containers {
         });
     }
 
-    /// Sends the container's `die` event, once.
+    /// Sends the container's `die` event, once. The lock is held while the event goes
+    /// out, so whoever comes second (a remove right after the exit) returns only after
+    /// `die` is published: `destroy` can never overtake it.
     pub async fn report_exit(&self, id: &str, exit_code: i32) {
-        let first = self
-            .died
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(id.to_owned());
-        if first {
+        let mut died = self.died.lock().await;
+        if died.insert(id.to_owned()) {
             self.emit("die", id, &[("exitCode", exit_code.to_string())])
                 .await;
         }
@@ -190,10 +188,28 @@ impl Containers {
         })
         .await?;
         self.unplug(&record.id).await;
-        if let Ok(st) = self.runtime.state(&record.id)
-            && st.status == berth_runtime::Status::Exited
-            && let Some(code) = st.exit_code
-        {
+        // The exit may have happened just now, before its watcher reported it: report it
+        // here, so `die` always precedes `destroy`.
+        let exited = {
+            let (this, id) = (self.clone(), record.id.clone());
+            blocking(move || {
+                Ok(match this.runtime.state(&id) {
+                    Ok(st) if st.status == berth_runtime::Status::Exited => Some(
+                        st.exit_code
+                            .or_else(|| {
+                                this.runtime
+                                    .wait(&id, Some(std::time::Duration::ZERO))
+                                    .ok()
+                                    .map(|e| e.exit_code)
+                            })
+                            .unwrap_or(-1),
+                    ),
+                    _ => None,
+                })
+            })
+            .await?
+        };
+        if let Some(code) = exited {
             self.report_exit(&record.id, code).await;
         }
         self.emit("destroy", &record.id, &[]).await;
