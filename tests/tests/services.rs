@@ -71,8 +71,14 @@ async fn each_service_serves_health_and_stops_on_sigterm() {
         let data = dir.join("data");
         let data = data.to_str().unwrap();
         let mut args = vec!["--listen", "tcp://127.0.0.1:0"];
+        // A runner makes its bridge at start: give it one of the test's own.
+        let (bridge, bip) = berth_testkit::unique_bridge();
+        let _bridge_removed_even_on_failure = BridgeGuard(bridge.clone());
         match *name {
-            "berth-image-store" | "berth-runner" => args.extend(["--data-root", data]),
+            "berth-runner" => {
+                args.extend(["--data-root", data, "--bridge", &bridge, "--bip", &bip])
+            }
+            "berth-image-store" => args.extend(["--data-root", data]),
             "berth-builder" => args.extend(["--scratch", data]),
             _ => {}
         }
@@ -139,4 +145,13 @@ fn tempfile_dir(name: &str) -> std::path::PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+/// Removes a runner's bridge when the test ends, passed or not.
+struct BridgeGuard(String);
+
+impl Drop for BridgeGuard {
+    fn drop(&mut self) {
+        berth_testkit::remove_bridge(&self.0);
+    }
 }

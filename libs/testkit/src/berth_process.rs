@@ -24,7 +24,7 @@ pub struct Berthd {
 /// A bridge name and address unique to this process and call: tests run in parallel
 /// threads of one process, and a later test binary may reuse names only after this
 /// process (and its cleanup) is gone.
-fn unique_bridge() -> (String, String) {
+pub fn unique_bridge() -> (String, String) {
     use std::sync::atomic::{AtomicU32, Ordering};
     static NEXT: AtomicU32 = AtomicU32::new(0);
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
@@ -66,17 +66,22 @@ impl Drop for Berthd {
         unmount_below(self.dir.path());
         // The bridge and its NAT rules outlive berthd by design (as docker0 does); a
         // test's must not.
-        let bridge = self.bridge.clone();
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build();
-            if let Ok(rt) = rt {
-                let _ = rt.block_on(berth_network::delete_bridge_network(&bridge));
-            }
-        })
-        .join();
+        remove_bridge(&self.bridge);
     }
+}
+
+/// Deletes a bridge a test's berthd or runner made, with its NAT rules.
+pub fn remove_bridge(bridge: &str) {
+    let bridge = bridge.to_owned();
+    let _ = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build();
+        if let Ok(rt) = rt {
+            let _ = rt.block_on(berth_network::delete_bridge_network(&bridge));
+        }
+    })
+    .join();
 }
 
 /// Detaches every mount below `dir` (container roots left by a test that failed), so the

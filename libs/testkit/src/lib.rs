@@ -12,7 +12,9 @@ mod docker_cli;
 mod nats;
 pub mod otlp;
 
-pub use berth_process::{Berthd, spawn_service, spawn_service_with_env};
+pub use berth_process::{
+    Berthd, remove_bridge, spawn_service, spawn_service_with_env, unique_bridge,
+};
 pub use binary::binary;
 pub use busybox::{BusyboxImage, busybox_archive};
 pub use child::{ChildGuard, wait_for_line};
