@@ -648,12 +648,7 @@ fn images_in_use_by_containers_are_not_deleted() {
 fn container_lifecycle_shows_in_docker_events() {
     let berthd = with_busybox();
     let host = berthd.docker_host();
-    let since = {
-        let d = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap();
-        format!("{}.{:09}", d.as_secs(), d.subsec_nanos())
-    };
+    let since = berth_testkit::events_time(std::time::SystemTime::now());
     let out = docker(
         &host,
         &[
@@ -661,12 +656,7 @@ fn container_lifecycle_shows_in_docker_events() {
         ],
     );
     assert_eq!(out.status.code(), Some(4));
-    let until = {
-        let d = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap();
-        format!("{}.{:09}", d.as_secs(), d.subsec_nanos())
-    };
+    let until = berth_testkit::events_time(std::time::SystemTime::now());
     let events = docker_ok(
         &host,
         &[

@@ -4,15 +4,14 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use berth_bus::event::{Event, EventKind};
 use berth_bus::{BusExt, NatsBus};
 use berth_testkit::{NatsServer, docker, docker_command, printed, spawn_service};
 
 fn unix(t: SystemTime) -> String {
-    let d = t.duration_since(UNIX_EPOCH).unwrap();
-    format!("{}.{:09}", d.as_secs(), d.subsec_nanos())
+    berth_testkit::events_time(t)
 }
 
 struct Gateway {

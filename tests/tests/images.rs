@@ -471,12 +471,7 @@ fn write_raw_tar(path: &Path, entries: &[(&str, &[u8])]) {
 fn filters_prune_and_image_events() {
     let berthd = Berthd::start();
     let host = berthd.docker_host();
-    let since = {
-        let d = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap();
-        format!("{}.{:09}", d.as_secs(), d.subsec_nanos())
-    };
+    let since = berth_testkit::events_time(std::time::SystemTime::now());
     let busybox = loaded_busybox(&berthd);
     let rootfs = rootfs_tar(berthd.dir());
     let imported = docker_ok(&host, &["import", rootfs.to_str().unwrap()]);
@@ -521,12 +516,7 @@ fn filters_prune_and_image_events() {
         "tagged images survive a prune"
     );
 
-    let until = {
-        let d = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap();
-        format!("{}.{:09}", d.as_secs(), d.subsec_nanos())
-    };
+    let until = berth_testkit::events_time(std::time::SystemTime::now());
     let events = docker_ok(
         &host,
         &[

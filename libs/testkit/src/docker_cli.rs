@@ -83,3 +83,9 @@ pub fn docker_fails(host: &str, args: &[&str]) -> String {
     );
     printed(&out)
 }
+
+/// A time as `docker events --since/--until` takes it: Unix seconds with nanoseconds.
+pub fn events_time(t: std::time::SystemTime) -> String {
+    let d = t.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    format!("{}.{:09}", d.as_secs(), d.subsec_nanos())
+}

@@ -18,7 +18,7 @@ pub use berth_process::{
 pub use binary::binary;
 pub use busybox::{BusyboxImage, busybox_archive};
 pub use child::{ChildGuard, wait_for_line};
-pub use docker_cli::{docker, docker_command, docker_fails, docker_ok, printed};
+pub use docker_cli::{docker, docker_command, docker_fails, docker_ok, events_time, printed};
 pub use nats::NatsServer;
 
 /// Panics with a message saying which Debian package provides a missing tool.
