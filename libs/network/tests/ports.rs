@@ -15,6 +15,10 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 use tokio::time::timeout;
 
+/// These tests free ports and check them closed, and pick "free" ports for others: run in
+/// parallel, one test could take the port another just released. One at a time, then.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 const LOCALHOST: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 
 /// A network with one attached container namespace.
@@ -70,6 +74,7 @@ async fn udp_exchange(socket: &UdpSocket, addr: SocketAddr, message: &str) -> St
 
 #[tokio::test]
 async fn tcp_port_published_on_localhost_echoes() {
+    let _serial = ONE_AT_A_TIME.lock().await;
     let mut fx = Fixture::new("tcp_port_published_on_localhost_echoes");
     let (net, endpoint, ns) = container(&mut fx).await;
     tcp_echo_in(&ns, 8080).await;
@@ -92,6 +97,7 @@ async fn tcp_port_published_on_localhost_echoes() {
 
 #[tokio::test]
 async fn random_host_port_is_reported_and_reachable_on_host_addresses() {
+    let _serial = ONE_AT_A_TIME.lock().await;
     let mut fx = Fixture::new("random_host_port_is_reported_and_reachable_on_host_addresses");
     let (net, endpoint, ns) = container(&mut fx).await;
     tcp_echo_in(&ns, 80).await;
@@ -122,6 +128,7 @@ async fn random_host_port_is_reported_and_reachable_on_host_addresses() {
 
 #[tokio::test]
 async fn udp_port_published_on_localhost_echoes() {
+    let _serial = ONE_AT_A_TIME.lock().await;
     let mut fx = Fixture::new("udp_port_published_on_localhost_echoes");
     let (_net, endpoint, ns) = container(&mut fx).await;
     udp_echo_in(&ns, 5353).await;
@@ -149,6 +156,7 @@ async fn udp_port_published_on_localhost_echoes() {
 
 #[tokio::test]
 async fn udp_flows_expire_after_the_idle_timeout() {
+    let _serial = ONE_AT_A_TIME.lock().await;
     let mut fx = Fixture::new("udp_flows_expire_after_the_idle_timeout");
     let (_net, endpoint, ns) = container(&mut fx).await;
     udp_echo_in(&ns, 5354).await;
@@ -177,6 +185,7 @@ async fn udp_flows_expire_after_the_idle_timeout() {
 
 #[tokio::test]
 async fn dropping_a_forward_closes_the_port() {
+    let _serial = ONE_AT_A_TIME.lock().await;
     let mut fx = Fixture::new("dropping_a_forward_closes_the_port");
     let (_net, endpoint, ns) = container(&mut fx).await;
     tcp_echo_in(&ns, 8081).await;
@@ -216,6 +225,7 @@ async fn dropping_a_forward_closes_the_port() {
 
 #[tokio::test]
 async fn a_taken_host_port_is_refused_with_advice() {
+    let _serial = ONE_AT_A_TIME.lock().await;
     let taken = std::net::TcpListener::bind((LOCALHOST, 0)).unwrap();
     let port = taken.local_addr().unwrap().port();
     let spec: PortSpec = format!("127.0.0.1:{port}:80").parse().unwrap();
