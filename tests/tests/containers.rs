@@ -6,21 +6,11 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use berth_testkit::{Berthd, busybox_archive, docker, docker_command, docker_ok, printed};
-
-fn with_busybox() -> Berthd {
-    let berthd = Berthd::start();
-    let image = busybox_archive(berthd.dir(), "busybox:latest");
-    docker_ok(
-        &berthd.docker_host(),
-        &["load", "-i", image.path.to_str().unwrap()],
-    );
-    berthd
-}
+use berth_testkit::{Berthd, docker, docker_command, docker_ok, printed};
 
 #[test]
 fn run_prints_output_and_returns_the_exit_code() {
-    let berthd = with_busybox();
+    let berthd = Berthd::with_busybox();
     let host = berthd.docker_host();
     let out = docker(&host, &["run", "--rm", "busybox", "echo", "hi"]);
     assert!(out.status.success(), "{}", printed(&out));
@@ -51,7 +41,7 @@ fn run_prints_output_and_returns_the_exit_code() {
 
 #[test]
 fn stdin_reaches_the_container_and_its_end_ends_it() {
-    let berthd = with_busybox();
+    let berthd = Berthd::with_busybox();
     let mut child = docker_command(&berthd.docker_host())
         .args([
             "run",
@@ -79,7 +69,7 @@ fn stdin_reaches_the_container_and_its_end_ends_it() {
 
 #[test]
 fn a_terminal_works_with_run_it() {
-    let berthd = with_busybox();
+    let berthd = Berthd::with_busybox();
     // `script` gives the CLI a real terminal, as a user's shell would.
     let out = Command::new("script")
         .args(["-qec"])
@@ -104,9 +94,42 @@ fn a_terminal_works_with_run_it() {
     assert!(shown.contains("exit-2"), "{shown:?}");
 }
 
+/// The CLI sizes the container's terminal (and an exec's) to its own: `stty` inside sees
+/// the rows and columns the outer terminal has. The script inside reports the size once it
+/// is set, whether the resize came before it looked or after (SIGWINCH).
+#[test]
+fn terminals_take_the_size_of_the_clients() {
+    let berthd = Berthd::with_busybox();
+    let host = berthd.docker_host();
+    docker_ok(
+        &host,
+        &["run", "-d", "--name", "sized", "busybox", "sleep", "1000"],
+    );
+    let report = r#"sh -c 'trap "stty size; exit 0" WINCH; s=$(stty size 2>/dev/null); [ -n "$s" ] && [ "$s" != "0 0" ] && { echo $s; exit; }; sleep 30 & wait; echo no resize came'"#;
+    for how in ["run --rm -it busybox", "exec -it sized"] {
+        let out = Command::new("script")
+            .args(["-qec"])
+            .arg(format!(
+                "stty rows 33 cols 111; docker -H {host} {how} {report}"
+            ))
+            .arg("/dev/null")
+            .env(
+                "DOCKER_CONFIG",
+                std::env::temp_dir().join("berth-test-docker-config"),
+            )
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let shown = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{how}: {}: {shown}", out.status);
+        assert!(shown.contains("33 111"), "{how}: {shown:?}");
+    }
+    docker_ok(&host, &["rm", "-f", "sized"]);
+}
+
 #[test]
 fn detached_containers_log_wait_list_and_remove() {
-    let berthd = with_busybox();
+    let berthd = Berthd::with_busybox();
     let host = berthd.docker_host();
     // It runs until told to stop, then says goodbye: no guessing how long anything takes.
     let id = docker_ok(
@@ -198,7 +221,7 @@ fn detached_containers_log_wait_list_and_remove() {
 
 #[test]
 fn stop_sends_term_then_kill_after_the_timeout() {
-    let berthd = with_busybox();
+    let berthd = Berthd::with_busybox();
     let host = berthd.docker_host();
     // A shell that exits on TERM, and a pid-1 sleep that ignores it.
     docker_ok(
@@ -286,7 +309,7 @@ fn cgroup_file(pid: &str, controller: &str, file: &str) -> String {
 
 #[test]
 fn limits_land_in_the_cgroup_and_in_inspect() {
-    let berthd = with_busybox();
+    let berthd = Berthd::with_busybox();
     let host = berthd.docker_host();
     docker_ok(
         &host,
@@ -339,7 +362,7 @@ fn limits_land_in_the_cgroup_and_in_inspect() {
 
 #[test]
 fn a_memory_hog_is_oom_killed() {
-    let berthd = with_busybox();
+    let berthd = Berthd::with_busybox();
     let host = berthd.docker_host();
     let out = docker(
         &host,
@@ -374,7 +397,7 @@ fn a_memory_hog_is_oom_killed() {
 
 #[test]
 fn unknown_containers_and_images_get_docker_errors() {
-    let berthd = with_busybox();
+    let berthd = Berthd::with_busybox();
     let host = berthd.docker_host();
     let out = docker(&host, &["logs", "nosuch"]);
     assert!(
@@ -395,7 +418,7 @@ fn unknown_containers_and_images_get_docker_errors() {
 
 #[test]
 fn containers_outlive_a_crashed_runner_and_are_found_again() {
-    let mut berthd = with_busybox();
+    let mut berthd = Berthd::with_busybox();
     let host = berthd.docker_host();
     docker_ok(
         &host,
@@ -445,7 +468,7 @@ fn containers_outlive_a_crashed_runner_and_are_found_again() {
 
 #[test]
 fn published_ports_reach_the_container_on_its_bridge() {
-    let berthd = with_busybox();
+    let berthd = Berthd::with_busybox();
     let host = berthd.docker_host();
     let port = {
         // The kernel's pick; berthd binds it a moment later. A clash fails loudly.
@@ -547,7 +570,7 @@ fn published_ports_reach_the_container_on_its_bridge() {
 
 #[test]
 fn exec_runs_inside_the_running_container() {
-    let berthd = with_busybox();
+    let berthd = Berthd::with_busybox();
     let host = berthd.docker_host();
     docker_ok(
         &host,
@@ -612,7 +635,7 @@ fn exec_runs_inside_the_running_container() {
 
 #[test]
 fn images_in_use_by_containers_are_not_deleted() {
-    let berthd = with_busybox();
+    let berthd = Berthd::with_busybox();
     let host = berthd.docker_host();
     docker_ok(
         &host,
@@ -646,7 +669,7 @@ fn images_in_use_by_containers_are_not_deleted() {
 
 #[test]
 fn container_lifecycle_shows_in_docker_events() {
-    let berthd = with_busybox();
+    let berthd = Berthd::with_busybox();
     let host = berthd.docker_host();
     let since = berth_testkit::events_time(std::time::SystemTime::now());
     let out = docker(
@@ -685,7 +708,7 @@ fn container_lifecycle_shows_in_docker_events() {
 
 #[test]
 fn pause_freezes_and_unpause_thaws() {
-    let berthd = with_busybox();
+    let berthd = Berthd::with_busybox();
     let host = berthd.docker_host();
     docker_ok(
         &host,
@@ -722,7 +745,7 @@ fn pause_freezes_and_unpause_thaws() {
 
 #[test]
 fn top_stats_and_rename_look_at_a_running_container() {
-    let berthd = with_busybox();
+    let berthd = Berthd::with_busybox();
     let host = berthd.docker_host();
     docker_ok(
         &host,

@@ -133,6 +133,18 @@ impl Berthd {
         Self::start_with(&[])
     }
 
+    /// Starts `berthd` with the busybox image (Debian's busybox-static) loaded as
+    /// `busybox:latest`: what most container tests begin with.
+    pub fn with_busybox() -> Self {
+        let berthd = Self::start();
+        let image = crate::busybox_archive(berthd.dir(), "busybox:latest");
+        crate::docker_ok(
+            &berthd.docker_host(),
+            &["load", "-i", &image.path.display().to_string()],
+        );
+        berthd
+    }
+
     /// Like [`Berthd::start`], with extra flags.
     pub fn start_with(extra: &[&str]) -> Self {
         let dir = tempfile::Builder::new()
@@ -161,8 +173,15 @@ impl Berthd {
     /// Kills berthd with SIGKILL, as a crash would, and starts it again on the same data
     /// root, socket and cgroup parent. Its containers are not touched.
     pub fn crash_and_restart(&mut self) {
+        self.crash_and_restart_after(|| {});
+    }
+
+    /// Like [`Berthd::crash_and_restart`], doing `while_down` between the two: what
+    /// happens to containers while no berthd watches them.
+    pub fn crash_and_restart_after(&mut self, while_down: impl FnOnce()) {
         self.process
             .signal_and_wait(nix::sys::signal::Signal::SIGKILL, Duration::from_secs(10));
+        while_down();
         self.process = spawn_berthd(self.dir.path(), &self.cgroup_parent, &self.extra);
     }
 

@@ -35,3 +35,24 @@ pub fn require_tool(tool: &str, debian_package: &str) -> std::path::PathBuf {
         )
     })
 }
+
+/// Polls `check` until it returns `Some` and returns that, or panics after `timeout`
+/// saying what never happened. For states that other processes reach on their own time
+/// (a restart policy, an exit): the test waits for the state itself, never a fixed time.
+pub fn eventually<T>(
+    what: &str,
+    timeout: std::time::Duration,
+    mut check: impl FnMut() -> Option<T>,
+) -> T {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        if let Some(v) = check() {
+            return v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out after {timeout:?} waiting until {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}

@@ -144,6 +144,9 @@ fn open_containers(
         network,
         bus: config.bus.clone(),
         died: Default::default(),
+        backoff: Default::default(),
+        restarting: Default::default(),
+        reruns: Default::default(),
     })
 }
 

@@ -127,6 +127,18 @@ impl Runner for RunnerService {
     ) -> Result<Response<ExecInspectResponse>, Status> {
         crate::service_exec::inspect(&self.execs, r.into_inner())
     }
+    async fn exec_resize(
+        &self,
+        r: Request<ExecResizeRequest>,
+    ) -> Result<Response<ExecResizeResponse>, Status> {
+        crate::service_exec::resize(&self.containers, &self.execs, r.into_inner()).await
+    }
+    async fn restart_container(
+        &self,
+        r: Request<RestartContainerRequest>,
+    ) -> Result<Response<RestartContainerResponse>, Status> {
+        c::restart(&self.containers, r.into_inner()).await
+    }
     async fn logs(&self, r: Request<LogsRequest>) -> Result<Response<Stream<LogEntry>>, Status> {
         c::logs(&self.containers, r.into_inner()).await
     }

@@ -67,25 +67,56 @@ pub async fn start(
     let record = c.find(&r.container)?;
     let this = c.clone();
     let id = record.id.clone();
-    let already = blocking(move || {
-        let st = this.runtime.state(&record.id).map_err(runtime_status)?;
-        match st.status {
-            berth_runtime::Status::Running | berth_runtime::Status::Paused => Ok(true),
-            berth_runtime::Status::Created => this.runtime.start(&record.id).map(|_| false).map_err(runtime_status),
-            berth_runtime::Status::Exited => Err(Status::failed_precondition(format!(
-                "container {} has exited; restarting exited containers arrives with restart support",
-                &record.id[..12]
-            ))),
+    let status = blocking(move || {
+        let st = this.runtime.state(&id).map_err(runtime_status)?;
+        if st.status == berth_runtime::Status::Created {
+            this.runtime.start(&id).map_err(runtime_status)?;
         }
+        Ok(st.status)
     })
     .await?;
-    if !already {
-        c.emit("start", &id, &[]).await;
-        c.watch_exit(id);
-    }
+    let already = match status {
+        berth_runtime::Status::Running | berth_runtime::Status::Paused => true,
+        berth_runtime::Status::Created => {
+            c.emit("start", &record.id, &[]).await;
+            c.watch_exit(record.id.clone());
+            false
+        }
+        berth_runtime::Status::Exited => {
+            c.rerun(&record).await?;
+            false
+        }
+    };
     Ok(Response::new(StartContainerResponse {
         already_running: already,
     }))
+}
+
+/// Docker's restart: stop (signal, then SIGKILL after the timeout), then start. A
+/// restart by hand does not count in RestartCount, as in Docker.
+pub async fn restart(
+    c: &Arc<Containers>,
+    r: RestartContainerRequest,
+) -> Result<Response<RestartContainerResponse>, Status> {
+    stop(
+        c,
+        StopContainerRequest {
+            container: r.container.clone(),
+            signal: r.signal.clone(),
+            timeout_seconds: r.timeout_seconds,
+        },
+    )
+    .await?;
+    start(
+        c,
+        StartContainerRequest {
+            container: r.container.clone(),
+        },
+    )
+    .await?;
+    let record = c.find(&r.container)?;
+    c.emit("restart", &record.id, &[]).await;
+    Ok(Response::new(RestartContainerResponse {}))
 }
 
 pub async fn kill(
@@ -94,6 +125,8 @@ pub async fn kill(
 ) -> Result<Response<KillContainerResponse>, Status> {
     let record = c.find(&r.container)?;
     let signal = signal_number(&r.signal)?;
+    // Before the signal, so the exit watcher already sees it when the exit comes.
+    c.mark_stopped(&record.id)?;
     let this = c.clone();
     let id = record.id.clone();
     blocking(move || {
@@ -113,8 +146,22 @@ pub async fn stop(
 ) -> Result<Response<StopContainerResponse>, Status> {
     let record = c.find(&r.container)?;
     let id = record.id.clone();
-    let signal = signal_number(r.signal.as_deref().unwrap_or("SIGTERM"))?;
-    let timeout = Duration::from_secs(r.timeout_seconds.unwrap_or(10).max(0) as u64);
+    let spec = c
+        .records
+        .spec(&id)
+        .map_err(|e| Status::internal(e.to_string()))?
+        .unwrap_or_default();
+    let signal = match r.signal.as_deref() {
+        Some(s) if !s.is_empty() => signal_number(s)?,
+        _ if !spec.stop_signal.is_empty() => signal_number(&spec.stop_signal)?,
+        _ => libc::SIGTERM,
+    };
+    // Docker: -1 waits for ever; the container's own --stop-timeout, else 10 s.
+    let timeout = match r.timeout_seconds.or(spec.stop_timeout).unwrap_or(10) {
+        t if t < 0 => None,
+        t => Some(Duration::from_secs(t as u64)),
+    };
+    c.mark_stopped(&id)?;
     let this = c.clone();
     let already = blocking(move || {
         let st = this.runtime.state(&record.id).map_err(runtime_status)?;
@@ -124,7 +171,7 @@ pub async fn stop(
         this.runtime
             .kill(&record.id, signal)
             .map_err(runtime_status)?;
-        if this.runtime.wait(&record.id, Some(timeout)).is_err() {
+        if this.runtime.wait(&record.id, timeout).is_err() {
             this.runtime
                 .kill(&record.id, libc::SIGKILL)
                 .map_err(runtime_status)?;
@@ -208,6 +255,7 @@ pub async fn list(
     r: ListContainersRequest,
 ) -> Result<Response<ListContainersResponse>, Status> {
     let this = c.clone();
+    let restarting = c.restarting.lock().await.clone();
     let mut containers = blocking(move || {
         let records = this
             .records
@@ -216,11 +264,17 @@ pub async fn list(
         let mut out = Vec::new();
         for rec in records {
             let st = this.runtime.state(&rec.id).ok();
-            let status = st
-                .as_ref()
-                .map(|s| status_of(s.status))
-                .unwrap_or(ContainerStatus::Exited);
-            if !r.all && status != ContainerStatus::Running && status != ContainerStatus::Paused {
+            let status = match st.as_ref() {
+                _ if restarting.contains(&rec.id) => ContainerStatus::Restarting,
+                Some(s) => status_of(s.status),
+                None => ContainerStatus::Exited,
+            };
+            let live = [
+                ContainerStatus::Running,
+                ContainerStatus::Paused,
+                ContainerStatus::Restarting,
+            ];
+            if !r.all && !live.contains(&status) {
                 continue;
             }
             let labels = this
@@ -291,9 +345,15 @@ pub async fn inspect(
     r: InspectContainerRequest,
 ) -> Result<Response<InspectContainerResponse>, Status> {
     let record = c.find(&r.container)?;
+    let restarting = c.restarting.lock().await.contains(&record.id);
     let this = c.clone();
     let (st, spec) = blocking(move || {
-        let st = this.runtime.state(&record.id).map_err(runtime_status)?;
+        let st = match this.runtime.state(&record.id) {
+            Ok(st) => st,
+            // Mid-restart the old run's state is gone and the new one's not written yet.
+            Err(_) if restarting => berth_runtime::ContainerState::between_runs(&record.id),
+            Err(e) => return Err(runtime_status(e)),
+        };
         let spec = this
             .records
             .spec(&record.id)
@@ -311,7 +371,11 @@ pub async fn inspect(
         path: record.args.first().cloned().unwrap_or_default(),
         args: record.args.iter().skip(1).cloned().collect(),
         state: Some(ContainerState {
-            status: status_of(st.status) as i32,
+            status: if restarting {
+                ContainerStatus::Restarting
+            } else {
+                status_of(st.status)
+            } as i32,
             oom_killed: st.oom_killed,
             pid: st.pid.unwrap_or(0) as i64,
             exit_code: st.exit_code.unwrap_or(0),
@@ -326,6 +390,7 @@ pub async fn inspect(
         spec,
         log_path: record.log_path.display().to_string(),
         network_settings: Some(network_settings(&record)),
+        restart_count: record.restart_count,
         driver: "overlay2".into(),
         platform: "linux".into(),
         ..Default::default()

@@ -182,3 +182,41 @@ pub fn inspect(
         ..Default::default()
     }))
 }
+
+/// `POST /exec/{id}/resize`: the docker CLI sizes an exec's terminal once it has started,
+/// and again on every SIGWINCH.
+pub async fn resize(
+    c: &Arc<Containers>,
+    execs: &Execs,
+    r: ExecResizeRequest,
+) -> Result<Response<ExecResizeResponse>, Status> {
+    let e = execs
+        .with(|m| m.get(&r.exec_id).cloned())
+        .ok_or_else(|| Status::not_found(format!("No such exec instance: {}", r.exec_id)))?;
+    if !e.running || e.pid <= 0 {
+        return Err(Status::failed_precondition(format!(
+            "exec {} is not running",
+            r.exec_id
+        )));
+    }
+    if !e.request.tty {
+        return Err(Status::failed_precondition(format!(
+            "exec {} has no terminal to resize",
+            r.exec_id
+        )));
+    }
+    let size = r.size.unwrap_or_default();
+    let this = c.clone();
+    blocking(move || {
+        this.runtime
+            .resize(
+                &e.container,
+                size.width as u16,
+                size.height as u16,
+                Some(e.pid as i32),
+            )
+            .map_err(runtime_status)
+    })
+    .await?;
+    Ok(Response::new(ExecResizeResponse {}))
+}

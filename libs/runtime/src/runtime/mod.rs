@@ -83,6 +83,24 @@ pub struct ContainerState {
     pub monitor_alive: bool,
 }
 
+impl ContainerState {
+    /// The state of a container between two runs, when the last run's state is gone and
+    /// the next one's is not there yet: exited, nothing known.
+    pub fn between_runs(id: &str) -> Self {
+        ContainerState {
+            id: id.to_string(),
+            status: Status::Exited,
+            pid: None,
+            exit_code: None,
+            oom_killed: false,
+            created_at: String::new(),
+            started_at: None,
+            finished_at: None,
+            monitor_alive: false,
+        }
+    }
+}
+
 fn valid_id(id: &str) -> bool {
     !id.is_empty()
         && id != "."
@@ -171,6 +189,12 @@ impl Runtime {
         let dir = self.existing(id)?;
         crate::state::read_json(&dir.join(files::MONITOR_SPEC))?
             .ok_or_else(|| Error::NotFound(id.to_string()))
+    }
+
+    /// The configuration container `id` was created from: what starting it again (Docker
+    /// restarts an exited container as a new process on the same root) creates anew.
+    pub fn config(&self, id: &str) -> Result<crate::config::ContainerConfig> {
+        Ok(self.monitor_spec(id)?.config)
     }
 
     /// The ids of every container under this root, sorted.

@@ -225,6 +225,8 @@ impl Containers {
             },
             publish: publish.clone(),
             attachment: None,
+            restart_count: 0,
+            manually_stopped: false,
         };
         let this = self.clone();
         let hostname_for_etc = runtime_config.hostname.clone();

@@ -7,6 +7,7 @@
 mod create;
 pub mod logs;
 pub mod record;
+pub mod restart;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -43,6 +44,12 @@ pub struct Containers {
     /// the container is gone, since the watcher may still be on its way; IDs are never
     /// reused, and the set starts empty with each runner process.
     pub died: tokio::sync::Mutex<std::collections::HashSet<String>>,
+    /// The delay before each container's next restart by policy (see [`restart`]).
+    pub backoff: tokio::sync::Mutex<std::collections::HashMap<String, std::time::Duration>>,
+    /// Containers waiting out that delay: Docker shows them as "restarting".
+    pub restarting: tokio::sync::Mutex<std::collections::HashSet<String>>,
+    /// Held while an exited container starts again (see [`Containers::rerun`]).
+    pub reruns: tokio::sync::Mutex<()>,
 }
 
 /// A runtime call on the blocking pool: the runtime talks to monitors synchronously.
@@ -79,9 +86,20 @@ impl Containers {
 
     /// Takes a container off the bridge once it has stopped (idempotent).
     pub async fn unplug(&self, id: &str) {
+        self.unplug_run(id, None).await;
+    }
+
+    /// Takes a container off the bridge if it is still on it with `run` (the attachment
+    /// of the run that ended), or with whatever attachment when `run` is `None`. A run
+    /// that ended must not unplug the next one, which a restart may have plugged in first.
+    async fn unplug_run(&self, id: &str, run: Option<&crate::network::Attachment>) {
+        let _no_rerun_meanwhile = self.reruns.lock().await;
         let Ok(Some(mut record)) = self.records.find(id) else {
             return;
         };
+        if run.is_some() && record.attachment.as_ref() != run {
+            return;
+        }
         let (Some(attachment), Ok(network)) = (record.attachment.take(), &self.network) else {
             return;
         };
@@ -91,16 +109,28 @@ impl Containers {
         }
     }
 
-    /// Watches a started container and unplugs it from the network when it exits.
+    /// Watches a started container: when it exits, unplugs it from the network, reports
+    /// the exit and applies its restart policy.
     pub fn watch_exit(self: &Arc<Self>, id: String) {
         let this = self.clone();
+        let started = std::time::Instant::now();
+        let run = self
+            .records
+            .find(&id)
+            .ok()
+            .flatten()
+            .and_then(|r| r.attachment);
         tokio::spawn(async move {
             let waiter = this.clone();
             let wid = id.clone();
             let exit = tokio::task::spawn_blocking(move || waiter.runtime.wait(&wid, None)).await;
-            this.unplug(&id).await;
+            if let Some(run) = &run {
+                this.unplug_run(&id, Some(run)).await;
+            }
             if let Ok(Ok(exit)) = exit {
                 this.report_exit(&id, exit.exit_code).await;
+                this.after_exit(&id, exit.exit_code, started.elapsed())
+                    .await;
             }
         });
     }
@@ -141,16 +171,25 @@ impl Containers {
     }
 
     /// After a runner restart: running containers get their port proxies and exit
-    /// watchers back; stopped ones give their addresses back.
+    /// watchers back; stopped ones give their addresses back, and those whose restart
+    /// policy says so start again.
     pub async fn readopt(self: &Arc<Self>) {
         let Ok(records) = self.records.all() else {
             return;
         };
         for record in records {
-            let running = self
-                .runtime
-                .state(&record.id)
+            let state = self.runtime.state(&record.id);
+            let running = state
+                .as_ref()
                 .is_ok_and(|s| s.status != berth_runtime::Status::Exited);
+            if !running && let Ok(state) = &state {
+                self.unplug(&record.id).await;
+                if let Ok(record) = self.find(&record.id) {
+                    self.restart_at_boot(&record, state.exit_code.unwrap_or(-1))
+                        .await;
+                }
+                continue;
+            }
             let Some(attachment) = &record.attachment else {
                 if running {
                     self.watch_exit(record.id.clone());

@@ -38,6 +38,13 @@ pub struct Record {
     /// Its place on the bridge while it runs.
     #[serde(default)]
     pub attachment: Option<crate::network::Attachment>,
+    /// How often its restart policy started it again (Docker's RestartCount).
+    #[serde(default)]
+    pub restart_count: u32,
+    /// `docker stop` or `docker kill` ended its last run: the restart policy holds off
+    /// until it is started again (Docker's HasBeenManuallyStopped).
+    #[serde(default)]
+    pub manually_stopped: bool,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -8,7 +8,7 @@ use axum::extract::{RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use berth_proto::v1::{
     ContainerSpec, CreateContainerRequest, HostConfig, PortBinding, PortBindingList, Resources,
-    RestartPolicy, StringList,
+    RestartPolicy, RestartPolicyName, StringList,
 };
 use bollard_stubs::models::{ContainerConfig, HostConfig as DockerHostConfig};
 use http::StatusCode;
@@ -30,11 +30,42 @@ struct CreateBody {
     host_config: Option<DockerHostConfig>,
 }
 
-fn host_config(h: DockerHostConfig) -> HostConfig {
-    let restart = h
-        .restart_policy
-        .as_ref()
-        .and_then(|p| p.name.map(|n| n.to_string()));
+/// Docker's `RestartPolicy`, checked as Docker checks it.
+fn restart_policy(h: &DockerHostConfig) -> Result<Option<RestartPolicy>, ApiError> {
+    use bollard_stubs::models::RestartPolicyNameEnum as Docker;
+    let Some(p) = &h.restart_policy else {
+        return Ok(None);
+    };
+    let max = p.maximum_retry_count.unwrap_or(0);
+    let name = match p.name.unwrap_or(Docker::EMPTY) {
+        Docker::EMPTY | Docker::NO => RestartPolicyName::No,
+        Docker::ALWAYS => RestartPolicyName::Always,
+        Docker::UNLESS_STOPPED => RestartPolicyName::UnlessStopped,
+        Docker::ON_FAILURE => RestartPolicyName::OnFailure,
+    };
+    if max < 0 {
+        return Err(ApiError::bad_request(
+            "invalid restart policy: maximum retry count cannot be negative",
+        ));
+    }
+    if max != 0 && name != RestartPolicyName::OnFailure {
+        return Err(ApiError::bad_request(format!(
+            "invalid restart policy: maximum retry count can only be used with 'on-failure', not {:?}",
+            p.name.map(|n| n.to_string()).unwrap_or_default()
+        )));
+    }
+    if name != RestartPolicyName::No && h.auto_remove.unwrap_or(false) {
+        return Err(ApiError::bad_request(
+            "conflicting options: cannot use auto-remove (--rm) with a restart policy",
+        ));
+    }
+    Ok(Some(RestartPolicy {
+        name: name as i32,
+        max_retry_count: max as i32,
+    }))
+}
+
+fn host_config(h: DockerHostConfig, restart: Option<RestartPolicy>) -> HostConfig {
     HostConfig {
         binds: h.binds.unwrap_or_default(),
         port_bindings: h
@@ -64,7 +95,7 @@ fn host_config(h: DockerHostConfig) -> HostConfig {
             ..Default::default()
         }),
         auto_remove: h.auto_remove.unwrap_or(false),
-        restart_policy: restart.map(|_| RestartPolicy::default()),
+        restart_policy: restart,
         tmpfs: h.tmpfs.unwrap_or_default(),
         privileged: h.privileged.unwrap_or(false),
         cap_add: h.cap_add.unwrap_or_default(),
@@ -115,7 +146,10 @@ pub async fn create(
         exposed_ports: c.exposed_ports.unwrap_or_default().into_keys().collect(),
         stop_signal: c.stop_signal.unwrap_or_default(),
         stop_timeout: c.stop_timeout.map(|t| t as i32),
-        host_config: body.host_config.map(host_config),
+        host_config: body
+            .host_config
+            .map(|h| restart_policy(&h).map(|r| host_config(h, r)))
+            .transpose()?,
         ..Default::default()
     };
     let mut runner = state.any_runner()?;

@@ -3,13 +3,13 @@
 
 use axum::Json;
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use berth_proto::v1::exec_start_request::Input;
 use berth_proto::v1::exec_start_response::Output;
 use berth_proto::v1::{
-    CloseStdin, ExecCreateRequest, ExecInspectRequest, ExecStartHeader, ExecStartRequest,
-    StdioStream,
+    CloseStdin, ExecCreateRequest, ExecInspectRequest, ExecResizeRequest, ExecStartHeader,
+    ExecStartRequest, StdioStream,
 };
 use futures::StreamExt;
 use http::{Request, StatusCode};
@@ -146,6 +146,23 @@ pub async fn start(
         output,
     );
     hijack::upgraded_response(info.tty)
+}
+
+/// `POST /exec/{id}/resize?h=&w=`: the terminal size of an `exec -t`.
+pub async fn resize(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let size = super::lifecycle::tty_size(raw.as_deref())?;
+    let mut runner = state.runner_for_exec(&id).await?;
+    runner
+        .exec_resize(ExecResizeRequest {
+            exec_id: id,
+            size: Some(size),
+        })
+        .await?;
+    Ok(StatusCode::OK.into_response())
 }
 
 pub async fn inspect(

@@ -29,19 +29,23 @@ pub async fn start(
     .into_response())
 }
 
+/// The `t` (seconds) of stop and restart.
+fn stop_timeout(q: &QueryPairs) -> Result<Option<i32>, ApiError> {
+    q.get("t")
+        .map(|t| {
+            t.parse::<i32>()
+                .map_err(|_| ApiError::bad_request(format!("invalid timeout {t:?}")))
+        })
+        .transpose()
+}
+
 pub async fn stop(
     State(state): State<AppState>,
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let q = QueryPairs::parse(raw.as_deref());
-    let timeout = q
-        .get("t")
-        .map(|t| {
-            t.parse::<i32>()
-                .map_err(|_| ApiError::bad_request(format!("invalid timeout {t:?}")))
-        })
-        .transpose()?;
+    let timeout = stop_timeout(&q)?;
     let mut runner = state.runner_for(&id).await?;
     let stopped = runner
         .stop_container(StopContainerRequest {
@@ -57,6 +61,24 @@ pub async fn stop(
         StatusCode::NO_CONTENT
     }
     .into_response())
+}
+
+pub async fn restart(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let q = QueryPairs::parse(raw.as_deref());
+    let timeout = stop_timeout(&q)?;
+    let mut runner = state.runner_for(&id).await?;
+    runner
+        .restart_container(RestartContainerRequest {
+            container: id,
+            timeout_seconds: timeout,
+            signal: q.get("signal").map(str::to_owned),
+        })
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 pub async fn kill(
@@ -173,23 +195,28 @@ pub async fn unpause(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// `POST /containers/{id}/resize?h=&w=`: the terminal size of a `-t` container.
-pub async fn resize(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    RawQuery(raw): RawQuery,
-) -> Result<Response, ApiError> {
-    let q = QueryPairs::parse(raw.as_deref());
+/// The `h` and `w` of the container and exec resize calls.
+pub(super) fn tty_size(raw: Option<&str>) -> Result<TtySize, ApiError> {
+    let q = QueryPairs::parse(raw);
     let dim = |k: &str| -> Result<u32, ApiError> {
         q.get(k)
             .ok_or_else(|| ApiError::bad_request(format!("missing {k}")))?
             .parse()
             .map_err(|_| ApiError::bad_request(format!("invalid {k}")))
     };
-    let size = TtySize {
+    Ok(TtySize {
         height: dim("h")?,
         width: dim("w")?,
-    };
+    })
+}
+
+/// `POST /containers/{id}/resize?h=&w=`: the terminal size of a `-t` container.
+pub async fn resize(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let size = tty_size(raw.as_deref())?;
     let mut runner = state.runner_for(&id).await?;
     runner
         .resize(ResizeRequest {

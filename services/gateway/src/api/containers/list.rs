@@ -134,9 +134,9 @@ pub async fn inspect(
         "Args": c.args,
         "State": {
             "Status": st,
-            "Running": st == "running" || st == "paused",
+            "Running": matches!(st, "running" | "paused" | "restarting"),
             "Paused": st == "paused",
-            "Restarting": false,
+            "Restarting": st == "restarting",
             "OOMKilled": s.oom_killed,
             "Dead": false,
             "Pid": s.pid,
@@ -158,6 +158,7 @@ pub async fn inspect(
             "NanoCpus": res.nano_cpus.unwrap_or(0),
             "PidsLimit": res.pids_limit,
             "AutoRemove": host.auto_remove,
+            "RestartPolicy": restart_policy(host.restart_policy.as_ref()),
             "NetworkMode": if host.network_mode.is_empty() { "bridge".to_owned() } else { host.network_mode.clone() },
             "Binds": host.binds,
             "Privileged": host.privileged,
@@ -214,4 +215,17 @@ fn network_settings(n: berth_proto::v1::NetworkSettings) -> Value {
         "MacAddress": bridge.mac_address,
         "Networks": networks,
     })
+}
+
+/// Docker's `HostConfig.RestartPolicy`: `{"Name": "no"}` when none was given.
+fn restart_policy(p: Option<&berth_proto::v1::RestartPolicy>) -> serde_json::Value {
+    use berth_proto::v1::RestartPolicyName as N;
+    let (name, max) = p.map_or((N::No, 0), |p| (p.name(), p.max_retry_count));
+    let name = match name {
+        N::Always => "always",
+        N::UnlessStopped => "unless-stopped",
+        N::OnFailure => "on-failure",
+        N::No | N::Unspecified => "no",
+    };
+    json!({ "Name": name, "MaximumRetryCount": max })
 }

@@ -22,6 +22,7 @@ pub fn routes() -> Router<AppState> {
         .route("/containers/{id}/json", get(list::inspect))
         .route("/containers/{id}/start", post(lifecycle::start))
         .route("/containers/{id}/stop", post(lifecycle::stop))
+        .route("/containers/{id}/restart", post(lifecycle::restart))
         .route("/containers/{id}/kill", post(lifecycle::kill))
         .route("/containers/{id}/wait", post(lifecycle::wait))
         .route("/containers/{id}/logs", get(logs::logs))
@@ -35,5 +36,6 @@ pub fn routes() -> Router<AppState> {
         .route("/containers/{id}/exec", post(exec::create))
         .route("/exec/{id}/start", post(exec::start))
         .route("/exec/{id}/json", get(exec::inspect))
+        .route("/exec/{id}/resize", post(exec::resize))
         .route("/containers/{id}", delete(lifecycle::remove))
 }
