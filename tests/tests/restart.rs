@@ -63,6 +63,55 @@ fn start_runs_an_exited_container_again_on_the_same_root() {
 }
 
 #[test]
+fn start_attach_shows_the_next_run_from_its_first_byte() {
+    let berthd = Berthd::with_busybox();
+    let host = berthd.docker_host();
+    docker_ok(
+        &host,
+        &[
+            "create",
+            "-i",
+            "--name",
+            "echoer",
+            "busybox",
+            "sh",
+            "-c",
+            "echo hello; cat; exit 4",
+        ],
+    );
+    // The first start from `created`, the second from `exited`: both attach before they
+    // start, so the early `hello` is never lost.
+    for run in 1..=2 {
+        let mut child = berth_testkit::docker_command(&host)
+            .args(["start", "-ai", "echoer"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write as _;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(format!("run {run}\n").as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(4),
+            "{}",
+            berth_testkit::printed(&out)
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            format!("hello\nrun {run}\n")
+        );
+    }
+    docker_ok(&host, &["rm", "echoer"]);
+}
+
+#[test]
 fn restart_stops_and_starts_a_running_container() {
     let berthd = Berthd::with_busybox();
     let host = berthd.docker_host();

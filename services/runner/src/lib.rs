@@ -147,6 +147,7 @@ fn open_containers(
         backoff: Default::default(),
         restarting: Default::default(),
         reruns: Default::default(),
+        next_run_attaches: Default::default(),
     })
 }
 

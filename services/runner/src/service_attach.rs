@@ -29,9 +29,10 @@ pub async fn attach(
     let this = c.clone();
     let id = record.id.clone();
     let (h_in, h_out, h_err) = (header.stdin, header.stdout, header.stderr);
-    let session = blocking(move || {
+    let exited = blocking(move || {
         this.runtime
-            .attach(&id, h_in, h_out, h_err)
+            .state(&id)
+            .map(|s| s.status == berth_runtime::Status::Exited)
             .map_err(runtime_status)
     })
     .await?;
@@ -50,7 +51,44 @@ pub async fn attach(
     let resize = move |w, h| {
         let _ = this.runtime.resize(&id, w, h, None);
     };
-    let output = pump(session, header.stdin, inputs, resize)?.map(|o| {
+    if !exited {
+        let this = c.clone();
+        let id = record.id.clone();
+        let session = blocking(move || {
+            this.runtime
+                .attach(&id, h_in, h_out, h_err)
+                .map_err(runtime_status)
+        })
+        .await?;
+        return Ok(Response::new(responses(session, h_in, inputs, resize)?));
+    }
+    // `docker start -a` attaches to an exited container, then starts it: the session
+    // comes from the next run, which hands it over between its create and its start so
+    // that no output is missed (see `Containers::rerun`). The answer goes out at once,
+    // since the client starts the container only once it has it.
+    let next = c.attach_next_run(&record.id, h_in, h_out, h_err).await;
+    let output = futures::stream::once(async move {
+        let session = next.await.unwrap_or_else(|_| {
+            Err(Status::aborted(
+                "the container was removed before it ran again",
+            ))
+        });
+        match session.and_then(|s| responses(s, h_in, inputs, resize)) {
+            Ok(stream) => stream,
+            Err(e) => Box::pin(futures::stream::once(std::future::ready(Err(e)))),
+        }
+    })
+    .flatten();
+    Ok(Response::new(Box::pin(output)))
+}
+
+fn responses(
+    session: berth_runtime::Session,
+    stdin: bool,
+    inputs: impl futures::Stream<Item = Input> + Send + 'static,
+    resize: impl Fn(u16, u16) + Send + Sync + 'static,
+) -> Result<Stream<AttachResponse>, Status> {
+    let output = pump(session, stdin, inputs, resize)?.map(|o| {
         o.map(|o| AttachResponse {
             output: Some(match o {
                 Output::Data(stream, data) => Out::Frame(OutputFrame {
@@ -61,5 +99,5 @@ pub async fn attach(
             }),
         })
     });
-    Ok(Response::new(Box::pin(output)))
+    Ok(Box::pin(output))
 }

@@ -50,6 +50,9 @@ pub struct Containers {
     pub restarting: tokio::sync::Mutex<std::collections::HashSet<String>>,
     /// Held while an exited container starts again (see [`Containers::rerun`]).
     pub reruns: tokio::sync::Mutex<()>,
+    /// Attaches made while the container was exited, answered by its next run.
+    pub next_run_attaches:
+        tokio::sync::Mutex<std::collections::HashMap<String, Vec<restart::PendingAttach>>>,
 }
 
 /// A runtime call on the blocking pool: the runtime talks to monitors synchronously.
@@ -251,6 +254,8 @@ impl Containers {
         if let Some(code) = exited {
             self.report_exit(&record.id, code).await;
         }
+        // Attaches waiting for a next run learn there will be none.
+        self.next_run_attaches.lock().await.remove(&record.id);
         self.emit("destroy", &record.id, &[]).await;
         let this = self.clone();
         let id = record.id.clone();

@@ -22,6 +22,15 @@ const FIRST_DELAY: Duration = Duration::from_millis(100);
 const MAX_DELAY: Duration = Duration::from_secs(60);
 const STABLE_RUN: Duration = Duration::from_secs(10);
 
+/// An attach waiting for a container's next run.
+#[derive(Debug)]
+pub struct PendingAttach {
+    stdin: bool,
+    stdout: bool,
+    stderr: bool,
+    reply: tokio::sync::oneshot::Sender<Result<berth_runtime::Session, Status>>,
+}
+
 /// Why a container stopped, as far as the restart policy cares.
 #[derive(Debug, Clone, Copy)]
 pub struct Exit {
@@ -95,6 +104,18 @@ impl Containers {
                 .runtime
                 .create(&rec.id, &config, &fs.rootfs())
                 .map_err(runtime_status)?;
+            for waiting in this
+                .next_run_attaches
+                .blocking_lock()
+                .remove(&rec.id)
+                .unwrap_or_default()
+            {
+                let session = this
+                    .runtime
+                    .attach(&rec.id, waiting.stdin, waiting.stdout, waiting.stderr)
+                    .map_err(runtime_status);
+                let _ = waiting.reply.send(session);
+            }
             Ok(Some((handle, config.hostname)))
         })
         .await;
@@ -122,6 +143,30 @@ impl Containers {
         let id = record.id.clone();
         blocking(move || this.runtime.start(&id).map_err(runtime_status)).await?;
         Ok(true)
+    }
+
+    /// Registers an attach that the container's next run answers (`docker start -a` on
+    /// an exited container).
+    pub async fn attach_next_run(
+        &self,
+        id: &str,
+        stdin: bool,
+        stdout: bool,
+        stderr: bool,
+    ) -> tokio::sync::oneshot::Receiver<Result<berth_runtime::Session, Status>> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.next_run_attaches
+            .lock()
+            .await
+            .entry(id.to_owned())
+            .or_default()
+            .push(PendingAttach {
+                stdin,
+                stdout,
+                stderr,
+                reply: tx,
+            });
+        rx
     }
 
     /// Keeps the record (and the spec beside it) as they are now.
