@@ -796,3 +796,50 @@ fn top_stats_and_rename_look_at_a_running_container() {
     );
     docker_ok(&host, &["rm", "-f", "seen"]);
 }
+
+#[test]
+fn container_prune_removes_only_stopped_containers_the_filters_accept() {
+    let berthd = Berthd::with_busybox();
+    let host = berthd.docker_host();
+    let run = |args: &[&str]| docker_ok(&host, &[&["run"], args].concat());
+    run(&["--label", "team=a", "busybox", "sh", "-c", "echo data > /f"]);
+    run(&["busybox", "true"]);
+    let running = run(&["-d", "busybox", "sleep", "1000"]);
+    let created = docker_ok(&host, &["create", "busybox", "true"]);
+    let ids = |all: &str| {
+        let mut v: Vec<String> = docker_ok(&host, &["ps", all, "-q", "--no-trunc"])
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(ids("-a").len(), 4);
+
+    let out = docker_ok(&host, &["container", "prune", "-f", "--filter", "until=1h"]);
+    assert_eq!(ids("-a").len(), 4, "nothing is older than an hour: {out}");
+
+    let out = docker_ok(
+        &host,
+        &["container", "prune", "-f", "--filter", "label=team=a"],
+    );
+    assert_eq!(ids("-a").len(), 3, "{out}");
+    assert_eq!(
+        docker_ok(&host, &["ps", "-aq", "--filter", "label=team=a"]),
+        ""
+    );
+    assert!(out.contains("Total reclaimed space"), "{out}");
+    assert!(
+        !out.contains("0B"),
+        "the labelled container wrote a file: {out}"
+    );
+
+    docker_ok(&host, &["container", "prune", "-f"]);
+    assert_eq!(
+        ids("-a"),
+        std::slice::from_ref(&running),
+        "the running one stays"
+    );
+    assert!(!ids("-a").contains(&created));
+    docker_ok(&host, &["rm", "-f", &running]);
+}

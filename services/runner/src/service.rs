@@ -133,6 +133,12 @@ impl Runner for RunnerService {
     ) -> Result<Response<ExecResizeResponse>, Status> {
         crate::service_exec::resize(&self.containers, &self.execs, r.into_inner()).await
     }
+    async fn prune_containers(
+        &self,
+        r: Request<PruneContainersRequest>,
+    ) -> Result<Response<PruneContainersResponse>, Status> {
+        c::prune(&self.containers, r.into_inner()).await
+    }
     async fn restart_container(
         &self,
         r: Request<RestartContainerRequest>,

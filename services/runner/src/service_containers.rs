@@ -543,3 +543,74 @@ pub async fn resize(
     .await?;
     Ok(Response::new(ResizeResponse {}))
 }
+
+/// `docker container prune`: removes every stopped container the filters accept (`label`,
+/// `label!`, and `until` as Unix seconds, which the gateway resolves from Docker's forms)
+/// and reports the space their writable layers took.
+pub async fn prune(
+    c: &Arc<Containers>,
+    r: PruneContainersRequest,
+) -> Result<Response<PruneContainersResponse>, Status> {
+    let values = |k: &str| {
+        r.filters
+            .get(k)
+            .map(|l| l.values.clone())
+            .unwrap_or_default()
+    };
+    let until = values("until")
+        .iter()
+        .map(|v| {
+            v.parse::<i64>()
+                .map_err(|_| Status::invalid_argument(format!("invalid until value {v:?}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let (labels, not_labels) = (values("label"), values("label!"));
+    let has = |spec_labels: &std::collections::HashMap<String, String>, l: &str| match l
+        .split_once('=')
+    {
+        Some((k, v)) => spec_labels.get(k).is_some_and(|x| x == v),
+        None => spec_labels.contains_key(l),
+    };
+    let mut deleted = Vec::new();
+    let mut reclaimed = 0;
+    for record in c
+        .records
+        .all()
+        .map_err(|e| Status::internal(e.to_string()))?
+    {
+        let stopped = c.runtime.state(&record.id).is_ok_and(|s| {
+            matches!(
+                s.status,
+                berth_runtime::Status::Exited | berth_runtime::Status::Created
+            )
+        }) && !c.restarting.lock().await.contains(&record.id);
+        let spec_labels = c
+            .records
+            .spec(&record.id)
+            .ok()
+            .flatten()
+            .map(|s| s.labels)
+            .unwrap_or_default();
+        let selected = stopped
+            && until.iter().all(|u| record.created / 1_000_000_000 < *u)
+            && labels.iter().all(|l| has(&spec_labels, l))
+            && !not_labels.iter().any(|l| has(&spec_labels, l));
+        if !selected {
+            continue;
+        }
+        let size = c.fs(&record.id).written_bytes();
+        match c.remove(&record, false).await {
+            Ok(()) => {
+                reclaimed += size;
+                deleted.push(record.id);
+            }
+            // Started again meanwhile: a prune skips it, as Docker's does.
+            Err(e) if e.code() == tonic::Code::FailedPrecondition => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(Response::new(PruneContainersResponse {
+        containers_deleted: deleted,
+        space_reclaimed: reclaimed,
+    }))
+}

@@ -58,6 +58,31 @@ impl Filters {
     }
 }
 
+/// Docker's `until` filter of the prune endpoints, as Unix seconds: a timestamp, an
+/// RFC 3339 date, or a duration before now (`10m`, `24h`).
+pub fn until_seconds(v: &str) -> Result<i64, ApiError> {
+    let bad = |why: &str| ApiError::bad_request(format!("invalid until value {v:?}{why}"));
+    if let Ok(secs) = v.split('.').next().unwrap_or(v).parse::<i64>() {
+        return Ok(secs);
+    }
+    if let Ok(t) = time::OffsetDateTime::parse(v, &time::format_description::well_known::Rfc3339) {
+        return Ok(t.unix_timestamp());
+    }
+    let (num, unit) = v.split_at(v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len()));
+    let n: i64 = num.parse().map_err(|_| bad(""))?;
+    let secs = match unit {
+        "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        _ => return Err(bad(": use a timestamp, a date or a duration like 24h")),
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    Ok(now - secs)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -41,6 +41,7 @@ fn status_text(state: &str, exit_code: i32, since: i64) -> String {
         "running" => format!("Up {human}"),
         "paused" => format!("Up {human} (Paused)"),
         "created" => "Created".to_owned(),
+        "restarting" => format!("Restarting ({exit_code}) {human} ago"),
         _ => format!("Exited ({exit_code}) {human} ago"),
     }
 }

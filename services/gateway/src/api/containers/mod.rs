@@ -9,6 +9,7 @@ mod lifecycle;
 mod list;
 mod logs;
 mod observe;
+mod prune;
 
 use axum::Router;
 use axum::routing::{delete, get, post};
@@ -19,6 +20,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/containers/create", post(create::create))
         .route("/containers/json", get(list::list))
+        .route("/containers/prune", post(prune::prune))
         .route("/containers/{id}/json", get(list::inspect))
         .route("/containers/{id}/start", post(lifecycle::start))
         .route("/containers/{id}/stop", post(lifecycle::stop))
