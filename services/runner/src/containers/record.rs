@@ -38,6 +38,10 @@ pub struct Record {
     /// Its place on the bridge while it runs.
     #[serde(default)]
     pub attachment: Option<crate::network::Attachment>,
+    /// Binds, volumes and `--mount` tmpfs, as inspect shows them; also what tells which
+    /// volumes are in use.
+    #[serde(default)]
+    pub mounts: Vec<super::mounts::MountRecord>,
 }
 
 #[derive(Debug, thiserror::Error)]
