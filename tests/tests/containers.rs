@@ -6,16 +6,10 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use berth_testkit::{Berthd, busybox_archive, docker, docker_command, docker_ok, printed};
+use berth_testkit::{Berthd, docker, docker_command, docker_ok, printed};
 
 fn with_busybox() -> Berthd {
-    let berthd = Berthd::start();
-    let image = busybox_archive(berthd.dir(), "busybox:latest");
-    docker_ok(
-        &berthd.docker_host(),
-        &["load", "-i", image.path.to_str().unwrap()],
-    );
-    berthd
+    Berthd::start_with_busybox()
 }
 
 #[test]

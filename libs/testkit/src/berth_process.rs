@@ -158,6 +158,15 @@ impl Berthd {
         }
     }
 
+    /// [`Berthd::start`] with `busybox:latest` loaded, the image container tests run.
+    pub fn start_with_busybox() -> Self {
+        let berthd = Self::start();
+        let image = crate::busybox_archive(berthd.dir(), "busybox:latest");
+        let archive = image.path.to_str().expect("a UTF-8 temporary path");
+        crate::docker_ok(&berthd.docker_host(), &["load", "-i", archive]);
+        berthd
+    }
+
     /// Kills berthd with SIGKILL, as a crash would, and starts it again on the same data
     /// root, socket and cgroup parent. Its containers are not touched.
     pub fn crash_and_restart(&mut self) {
