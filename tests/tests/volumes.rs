@@ -316,3 +316,46 @@ fn rm_v_and_rm_take_anonymous_volumes_and_prune_takes_the_rest() {
     assert!(ok(&host, "volume prune -af").contains("named"));
     assert!(volume_names(&host).is_empty());
 }
+
+#[test]
+fn an_images_volumes_become_anonymous_volumes_filled_from_the_image() {
+    let berthd = Berthd::start();
+    let host = berthd.docker_host();
+    let rootfs = berthd.dir().join("rootfs");
+    std::fs::create_dir_all(rootfs.join("bin")).unwrap();
+    std::fs::create_dir_all(rootfs.join("data")).unwrap();
+    std::fs::copy("/bin/busybox", rootfs.join("bin/busybox")).unwrap();
+    std::fs::write(rootfs.join("data/seed"), "from the image").unwrap();
+    let archive = berthd.dir().join("rootfs.tar");
+    let tarred = Command::new(require_tool("tar", "tar"))
+        .arg("-C")
+        .arg(&rootfs)
+        .arg("-cf")
+        .arg(&archive)
+        .arg(".")
+        .status()
+        .unwrap();
+    assert!(tarred.success());
+    let archive = archive.to_str().unwrap();
+    docker_ok(
+        &host,
+        &["import", archive, "withvol:1", "--change", "VOLUME /data"],
+    );
+
+    ok(&host, "create --name iv withvol:1 /bin/busybox true");
+    let anon = mounted_volumes(&host, "iv");
+    assert_eq!(anon.len(), 1, "{anon:?}");
+    assert_eq!(anon[0].len(), 64);
+    assert_eq!(
+        std::fs::read_to_string(volume_data(&berthd, &anon[0]).join("seed")).unwrap(),
+        "from the image"
+    );
+    // A user mount at the same path replaces the image's volume.
+    ok(
+        &host,
+        "create --name named -v mine:/data withvol:1 /bin/busybox true",
+    );
+    assert_eq!(mounted_volumes(&host, "named"), ["mine"]);
+    ok(&host, "rm -v iv named");
+    assert_eq!(volume_names(&host), ["mine"]);
+}

@@ -48,7 +48,11 @@ struct CreateBody {
 
 fn docker_volume(v: berth_proto::v1::Volume) -> Volume {
     Volume {
-        created_at: Some(rfc3339(&v.created_at)),
+        // Docker formats it with whole seconds (Go's time.RFC3339).
+        created_at: Some(rfc3339(
+            &v.created_at
+                .map(|t| prost_types::Timestamp { nanos: 0, ..t }),
+        )),
         scope: Some(VolumeScopeEnum::LOCAL),
         usage_data: v.usage.map(|u| bollard_stubs::models::VolumeUsageData {
             size: u.size,
