@@ -221,8 +221,8 @@ impl Bind {
                 "private" | "rprivate" | "shared" | "rshared" | "slave" | "rslave" => {
                     bind.propagation = opt.to_string()
                 }
-                // SELinux relabelling and nocopy have no meaning for a runtime without
-                // SELinux and without named volumes.
+                // SELinux relabelling means nothing without SELinux; nocopy is for the
+                // caller, which fills volumes before the runtime mounts them.
                 "z" | "Z" | "nocopy" => {}
                 _ => return Err(bad(&format!("unknown option {opt:?}"))),
             }

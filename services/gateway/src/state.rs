@@ -50,40 +50,67 @@ impl AppState {
             .collect()
     }
 
-    /// The runner that holds container `id` (ID, prefix or name): the runners are asked in
-    /// turn; Docker's "No such container" when none has it.
+    /// The runner that holds container `id` (ID, prefix or name); Docker's "No such
+    /// container" when none has it.
     pub async fn runner_for(&self, id: &str) -> Result<RunnerClient<TracedChannel>, ApiError> {
-        for mut runner in self.all_runners()? {
-            let found = runner
-                .inspect_container(berth_proto::v1::InspectContainerRequest {
-                    container: id.to_owned(),
-                    size: false,
-                })
-                .await;
-            match found {
-                Ok(_) => return Ok(runner),
-                Err(s) if s.code() == tonic::Code::NotFound => continue,
-                Err(s) => return Err(s.into()),
-            }
-        }
-        Err(ApiError::not_found(format!("No such container: {id}")))
+        let request = berth_proto::v1::InspectContainerRequest {
+            container: id.to_owned(),
+            size: false,
+        };
+        self.runner_holding(|mut r| {
+            let request = request.clone();
+            async move { r.inspect_container(request).await.map(drop) }
+        })
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("No such container: {id}")))
     }
 
     /// The runner that holds exec instance `id`.
     pub async fn runner_for_exec(&self, id: &str) -> Result<RunnerClient<TracedChannel>, ApiError> {
-        for mut runner in self.all_runners()? {
-            let found = runner
-                .exec_inspect(berth_proto::v1::ExecInspectRequest {
-                    exec_id: id.to_owned(),
-                })
-                .await;
-            match found {
-                Ok(_) => return Ok(runner),
+        let request = berth_proto::v1::ExecInspectRequest {
+            exec_id: id.to_owned(),
+        };
+        self.runner_holding(|mut r| {
+            let request = request.clone();
+            async move { r.exec_inspect(request).await.map(drop) }
+        })
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("No such exec instance: {id}")))
+    }
+
+    /// The runner that holds volume `name`, or `None` when no runner has it.
+    pub async fn runner_for_volume(
+        &self,
+        name: &str,
+    ) -> Result<Option<RunnerClient<TracedChannel>>, ApiError> {
+        let request = berth_proto::v1::InspectVolumeRequest {
+            name: name.to_owned(),
+        };
+        self.runner_holding(|mut r| {
+            let request = request.clone();
+            async move { r.inspect_volume(request).await.map(drop) }
+        })
+        .await
+    }
+
+    /// Asks the runners in turn; the first whose `probe` succeeds holds the thing. A
+    /// runner's NotFound means "ask the next"; any other error ends the search.
+    async fn runner_holding<F, Fut>(
+        &self,
+        probe: F,
+    ) -> Result<Option<RunnerClient<TracedChannel>>, ApiError>
+    where
+        F: Fn(RunnerClient<TracedChannel>) -> Fut,
+        Fut: std::future::Future<Output = Result<(), tonic::Status>>,
+    {
+        for runner in self.all_runners()? {
+            match probe(runner.clone()).await {
+                Ok(()) => return Ok(Some(runner)),
                 Err(s) if s.code() == tonic::Code::NotFound => continue,
                 Err(s) => return Err(s.into()),
             }
         }
-        Err(ApiError::not_found(format!("No such exec instance: {id}")))
+        Ok(None)
     }
 }
 

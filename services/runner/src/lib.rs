@@ -14,8 +14,10 @@ mod service_attach;
 mod service_containers;
 mod service_exec;
 mod service_observe;
+mod service_volumes;
 pub mod snapshots;
 mod stdio;
+pub mod volumes;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -130,6 +132,7 @@ fn open_containers(
         snapshots::Snapshots::open(&root.join("snapshots")).map_err(|e| state_err(&e))?;
     let records = containers::record::Records::open(&root.join("containers.redb"))
         .map_err(|e| state_err(&e))?;
+    let volumes = volumes::Volumes::open(root).map_err(|e| state_err(&e))?;
     let image_store = berth_proto::v1::image_store_client::ImageStoreClient::new(
         berth_rpc::connect(&config.image_store)?,
     )
@@ -138,6 +141,7 @@ fn open_containers(
         runtime,
         snapshots,
         records,
+        volumes,
         image_store,
         root: root.join("containers"),
         names: tokio::sync::Mutex::new(()),
@@ -149,6 +153,16 @@ fn open_containers(
         reruns: Default::default(),
         next_run_attaches: Default::default(),
     })
+}
+
+/// 64 hex characters, Docker's form for container IDs and anonymous volume names;
+/// uniqueness, not secrecy, is what matters.
+pub(crate) fn random_id() -> String {
+    format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    )
 }
 
 /// Unix nanoseconds now.

@@ -7,6 +7,7 @@ use berth_proto::v1::runner_server::Runner;
 use berth_proto::v1::*;
 
 use crate::service_containers as c;
+use crate::service_volumes as v;
 
 type Stream<T> = tonic::codegen::BoxStream<T>;
 use tonic::{Request, Response, Status};
@@ -147,6 +148,37 @@ impl Runner for RunnerService {
     }
     async fn logs(&self, r: Request<LogsRequest>) -> Result<Response<Stream<LogEntry>>, Status> {
         c::logs(&self.containers, r.into_inner()).await
+    }
+
+    async fn create_volume(
+        &self,
+        r: Request<CreateVolumeRequest>,
+    ) -> Result<Response<CreateVolumeResponse>, Status> {
+        v::create(&self.containers, r.into_inner()).await
+    }
+    async fn remove_volume(
+        &self,
+        r: Request<RemoveVolumeRequest>,
+    ) -> Result<Response<RemoveVolumeResponse>, Status> {
+        v::remove(&self.containers, r.into_inner()).await
+    }
+    async fn list_volumes(
+        &self,
+        r: Request<ListVolumesRequest>,
+    ) -> Result<Response<ListVolumesResponse>, Status> {
+        v::list(&self.containers, r.into_inner()).await
+    }
+    async fn inspect_volume(
+        &self,
+        r: Request<InspectVolumeRequest>,
+    ) -> Result<Response<InspectVolumeResponse>, Status> {
+        v::inspect(&self.containers, r.into_inner()).await
+    }
+    async fn prune_volumes(
+        &self,
+        r: Request<PruneVolumesRequest>,
+    ) -> Result<Response<PruneVolumesResponse>, Status> {
+        v::prune(&self.containers, r.into_inner()).await
     }
 
     async fn info(&self, _: Request<InfoRequest>) -> Result<Response<InfoResponse>, Status> {

@@ -247,6 +247,9 @@ pub async fn remove(
 ) -> Result<Response<RemoveContainerResponse>, Status> {
     let record = c.find(&r.container)?;
     c.remove(&record, r.force).await?;
+    if r.volumes && !record.auto_remove {
+        c.remove_anonymous_volumes(&record).await;
+    }
     Ok(Response::new(RemoveContainerResponse {}))
 }
 
@@ -308,6 +311,7 @@ pub async fn list(
                     .and_then(|s| s.finished_at.as_deref())
                     .and_then(timestamp_of),
                 network_mode: rec.network_mode.clone(),
+                mounts: rec.mounts.iter().map(mount_point).collect(),
                 ports: rec
                     .attachment
                     .iter()
@@ -391,6 +395,7 @@ pub async fn inspect(
         log_path: record.log_path.display().to_string(),
         network_settings: Some(network_settings(&record)),
         restart_count: record.restart_count,
+        mounts: record.mounts.iter().map(mount_point).collect(),
         driver: "overlay2".into(),
         platform: "linux".into(),
         ..Default::default()
@@ -463,6 +468,31 @@ pub async fn logs(
     Ok(Response::new(Box::pin(
         tokio_stream::wrappers::ReceiverStream::new(rx),
     )))
+}
+
+/// Docker's MountPoint of one mount.
+fn mount_point(m: &crate::containers::mounts::MountRecord) -> MountPoint {
+    use crate::containers::mounts::MountKind;
+    let kind = match m.kind {
+        MountKind::Bind => MountType::Bind,
+        MountKind::Volume => MountType::Volume,
+        MountKind::Tmpfs => MountType::Tmpfs,
+    };
+    MountPoint {
+        r#type: kind as i32,
+        name: m.name.clone(),
+        source: m.source.clone(),
+        destination: m.destination.clone(),
+        driver: if m.kind == MountKind::Volume {
+            "local"
+        } else {
+            ""
+        }
+        .to_owned(),
+        mode: m.mode.clone(),
+        rw: m.rw,
+        propagation: m.propagation.clone(),
+    }
 }
 
 /// Docker's NetworkSettings for a container on the bridge (empty otherwise).

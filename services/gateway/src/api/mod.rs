@@ -7,6 +7,7 @@ pub mod images;
 pub mod query;
 mod system;
 pub mod version;
+mod volumes;
 
 use axum::Router;
 use axum::body::Body;
@@ -23,6 +24,7 @@ pub fn router(state: AppState) -> Router {
         .merge(events::routes())
         .merge(images::routes())
         .merge(containers::routes())
+        .merge(volumes::routes())
         .fallback(unknown_endpoint)
         .with_state(state)
 }

@@ -43,12 +43,7 @@ impl Containers {
         self: &Arc<Self>,
         spec: ContainerSpec,
     ) -> Result<(String, Vec<String>), Status> {
-        // 64 hex characters like Docker's; uniqueness, not secrecy, is what matters.
-        let id = format!(
-            "{}{}",
-            uuid::Uuid::new_v4().simple(),
-            uuid::Uuid::new_v4().simple()
-        );
+        let id = crate::random_id();
         let name = match spec.name.trim_start_matches('/') {
             "" => generated_name(&id),
             n if valid_name(n) => n.to_owned(),
@@ -130,6 +125,11 @@ impl Containers {
                 .unwrap_or_default(),
         );
         let publish = port_specs(&host, &exposed)?;
+        let image_volumes: Vec<String> = c["Volumes"]
+            .as_object()
+            .map(|o| o.keys().cloned().collect())
+            .unwrap_or_default();
+        let planned_mounts = super::mounts::plan(&host, &spec.volumes, &image_volumes)?;
         if !publish.is_empty() && !bridged {
             return Err(Status::invalid_argument(
                 "published ports need the bridge network; drop --network or --publish",
@@ -151,7 +151,7 @@ impl Containers {
             spec.hostname.clone()
         };
         let log_path = self.root.join(&id).join("container-json.log");
-        let runtime_config = ContainerConfig {
+        let mut runtime_config = ContainerConfig {
             args: args.clone(),
             env: merge_env(strings(&c["Env"]).unwrap_or_default(), &spec.env),
             working_dir,
@@ -203,11 +203,24 @@ impl Containers {
                 "Conflict. The container name \"/{name}\" is already in use. You have to remove (or rename) that container to be able to reuse that name."
             )));
         }
-        let lowers = self
+        let mounts = {
+            let this = self.clone();
+            blocking(move || this.resolve_mounts(planned_mounts)).await?
+        };
+        runtime_config.binds = mounts.binds;
+        runtime_config.tmpfs.extend(mounts.tmpfs);
+        let (copy_up, new_volumes) = (mounts.copy_up, mounts.created);
+        let lowers = match self
             .snapshots
             .ensure(&mut store, &image.layers, &diff_ids)
             .await
-            .map_err(|e| Status::internal(e.to_string()))?;
+        {
+            Ok(lowers) => lowers,
+            Err(e) => {
+                self.forget_volumes(&new_volumes);
+                return Err(Status::internal(e.to_string()));
+            }
+        };
         let record = Record {
             id: id.clone(),
             name,
@@ -227,19 +240,32 @@ impl Containers {
             attachment: None,
             restart_count: 0,
             manually_stopped: false,
+            mounts: mounts.records,
         };
         let this = self.clone();
         let hostname_for_etc = runtime_config.hostname.clone();
         let record_for_net = record.clone();
         let spec_for_net = spec.clone();
+        let created_volumes = new_volumes.clone();
         let handle = blocking(move || {
             let fs = this.fs(&record.id);
             fs.mount(&lowers)
                 .map_err(|e| Status::internal(e.to_string()))?;
-            match this
-                .runtime
-                .create(&record.id, &runtime_config, &fs.rootfs())
-            {
+            let filled = copy_up.iter().try_for_each(|(dest, volume)| {
+                crate::volumes::copy_up(&fs.rootfs(), dest, volume)
+                    .map(drop)
+                    .map_err(|e| {
+                        Status::internal(format!(
+                            "filling the volume at {dest} from the image: {e}"
+                        ))
+                    })
+            });
+            let created = filled.and_then(|()| {
+                this.runtime
+                    .create(&record.id, &runtime_config, &fs.rootfs())
+                    .map_err(runtime_status)
+            });
+            match created {
                 Ok(handle) => {
                     this.records
                         .put(&record, &spec)
@@ -248,7 +274,8 @@ impl Containers {
                 }
                 Err(e) => {
                     let _ = fs.remove();
-                    Err(runtime_status(e))
+                    this.forget_volumes(&created_volumes);
+                    Err(e)
                 }
             }
         })
@@ -267,7 +294,10 @@ impl Containers {
                         .map_err(|e| Status::internal(e.to_string()))?;
                 }
                 Err(e) => {
+                    // remove() takes the lock itself for a --rm container's volumes.
+                    drop(_names);
                     let _ = self.remove(&record_for_net, true).await;
+                    self.forget_volumes(&new_volumes);
                     return Err(e);
                 }
             }

@@ -6,8 +6,10 @@
 
 mod create;
 pub mod logs;
+pub mod mounts;
 pub mod record;
 pub mod restart;
+mod volume_use;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -30,6 +32,8 @@ pub struct Containers {
     pub runtime: Runtime,
     pub snapshots: Snapshots,
     pub records: Records,
+    /// The host's volumes; `names` also guards their use against their removal.
+    pub volumes: crate::volumes::Volumes,
     pub image_store: ImageStoreClient<TracedChannel>,
     /// `containers/<id>/` holds each container's overlay.
     pub root: PathBuf,
@@ -271,6 +275,11 @@ impl Containers {
                 .remove(&id)
                 .map_err(|e| Status::internal(e.to_string()))
         })
-        .await
+        .await?;
+        // Docker's --rm takes the anonymous volumes with the container.
+        if record.auto_remove {
+            self.remove_anonymous_volumes(record).await;
+        }
+        Ok(())
     }
 }

@@ -45,6 +45,10 @@ pub struct Record {
     /// until it is started again (Docker's HasBeenManuallyStopped).
     #[serde(default)]
     pub manually_stopped: bool,
+    /// Binds, volumes and `--mount` tmpfs, as inspect shows them; also what tells which
+    /// volumes are in use.
+    #[serde(default)]
+    pub mounts: Vec<super::mounts::MountRecord>,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -65,9 +65,17 @@ fn restart_policy(h: &DockerHostConfig) -> Result<Option<RestartPolicy>, ApiErro
     }))
 }
 
-fn host_config(h: DockerHostConfig, restart: Option<RestartPolicy>) -> HostConfig {
-    HostConfig {
+fn host_config(h: DockerHostConfig) -> Result<HostConfig, ApiError> {
+    let restart = restart_policy(&h)?;
+    let mounts = h
+        .mounts
+        .unwrap_or_default()
+        .into_iter()
+        .map(super::mounts::mount)
+        .collect::<Result<_, _>>()?;
+    Ok(HostConfig {
         binds: h.binds.unwrap_or_default(),
+        mounts,
         port_bindings: h
             .port_bindings
             .unwrap_or_default()
@@ -105,7 +113,7 @@ fn host_config(h: DockerHostConfig, restart: Option<RestartPolicy>) -> HostConfi
         shm_size: h.shm_size.unwrap_or(0).max(0) as u64,
         group_add: h.group_add.unwrap_or_default(),
         ..Default::default()
-    }
+    })
 }
 
 pub async fn create(
@@ -146,10 +154,8 @@ pub async fn create(
         exposed_ports: c.exposed_ports.unwrap_or_default().into_keys().collect(),
         stop_signal: c.stop_signal.unwrap_or_default(),
         stop_timeout: c.stop_timeout.map(|t| t as i32),
-        host_config: body
-            .host_config
-            .map(|h| restart_policy(&h).map(|r| host_config(h, r)))
-            .transpose()?,
+        volumes: c.volumes.unwrap_or_default().into_keys().collect(),
+        host_config: body.host_config.map(host_config).transpose()?,
         ..Default::default()
     };
     let mut runner = state.any_runner()?;

@@ -5,6 +5,7 @@ use axum::extract::{Path, RawQuery, State};
 use berth_proto::v1::{ContainerStatus, InspectContainerRequest, ListContainersRequest};
 use serde_json::{Value, json};
 
+use super::mounts::mount_point;
 use crate::api::filters::Filters;
 use crate::api::images::convert::rfc3339;
 use crate::api::query::QueryPairs;
@@ -101,7 +102,7 @@ pub async fn list(
                 "Status": status_text(st, c.exit_code, since),
                 "HostConfig": { "NetworkMode": c.network_mode },
                 "NetworkSettings": { "Networks": {} },
-                "Mounts": [],
+                "Mounts": c.mounts.iter().map(mount_point).collect::<Vec<_>>(),
             }));
         }
     }
@@ -162,6 +163,7 @@ pub async fn inspect(
             "RestartPolicy": restart_policy(host.restart_policy.as_ref()),
             "NetworkMode": if host.network_mode.is_empty() { "bridge".to_owned() } else { host.network_mode.clone() },
             "Binds": host.binds,
+            "Tmpfs": host.tmpfs,
             "Privileged": host.privileged,
             "ReadonlyRootfs": host.readonly_rootfs,
         },
@@ -179,7 +181,7 @@ pub async fn inspect(
             "Labels": spec.labels,
         },
         "NetworkSettings": network_settings(c.network_settings.unwrap_or_default()),
-        "Mounts": [],
+        "Mounts": c.mounts.iter().map(mount_point).collect::<Vec<_>>(),
     })))
 }
 

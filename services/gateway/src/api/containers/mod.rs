@@ -8,6 +8,7 @@ mod hijack;
 mod lifecycle;
 mod list;
 mod logs;
+mod mounts;
 mod observe;
 mod prune;
 
