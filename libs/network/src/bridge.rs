@@ -168,6 +168,14 @@ impl BridgeNetwork {
         Ok(Self { config })
     }
 
+    /// A handle on a network this process already [`ensure`](Self::ensure)d, without
+    /// touching the kernel again: attaching to it fails with
+    /// [`NetworkError::LinkMissing`] if its bridge has gone since.
+    pub fn ensured(config: BridgeConfig) -> Result<Self> {
+        config.validate()?;
+        Ok(Self { config })
+    }
+
     /// The network's configuration.
     pub fn config(&self) -> &BridgeConfig {
         &self.config

@@ -209,6 +209,9 @@ fn remove_chains(bridge: &str) {
         "iptables",
         &["-w", "-D", "BERTH-ISOLATION-2", "-o", bridge, "-j", "DROP"],
     );
+    // Fails while another bridge still uses them, as it should.
+    run("iptables", &["-w", "-X", "BERTH-ISOLATION-1"]);
+    run("iptables", &["-w", "-X", "BERTH-ISOLATION-2"]);
 }
 
 /// The lines of `iptables -S` (both tables) that mention the test's chains.
