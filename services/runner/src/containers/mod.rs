@@ -34,8 +34,8 @@ pub struct Containers {
     pub root: PathBuf,
     /// Serialises name checks with record writes, so two creates cannot take one name.
     pub names: tokio::sync::Mutex<()>,
-    /// The bridge; `Err` says why bridge networking is unavailable on this host.
-    pub network: Result<Arc<crate::network::Networking>, String>,
+    /// The host's networks and the containers' places on them.
+    pub networks: Arc<crate::networks::Networks>,
     /// Where container events go (`docker events`).
     pub bus: Arc<dyn berth_bus::Bus>,
     /// Containers whose `die` event is out, so it goes out once whoever sees the exit
@@ -77,18 +77,9 @@ impl Containers {
             .ok_or_else(|| Status::not_found(format!("No such container: {text}")))
     }
 
-    /// Takes a container off the bridge once it has stopped (idempotent).
+    /// Takes a container off its networks once it has stopped (idempotent).
     pub async fn unplug(&self, id: &str) {
-        let Ok(Some(mut record)) = self.records.find(id) else {
-            return;
-        };
-        let (Some(attachment), Ok(network)) = (record.attachment.take(), &self.network) else {
-            return;
-        };
-        network.disconnect(id, &attachment).await;
-        if let Ok(Some(spec)) = self.records.spec(id) {
-            let _ = self.records.put(&record, &spec);
-        }
+        self.networks.unplug(self, id).await;
     }
 
     /// Watches a started container and unplugs it from the network when it exits.
@@ -151,19 +142,8 @@ impl Containers {
                 .runtime
                 .state(&record.id)
                 .is_ok_and(|s| s.status != berth_runtime::Status::Exited);
-            let Some(attachment) = &record.attachment else {
-                if running {
-                    self.watch_exit(record.id.clone());
-                }
-                continue;
-            };
-            if running && let Ok(network) = &self.network {
-                if let Err(e) = network
-                    .publish(&record.id, attachment.endpoint.ip, &attachment.ports)
-                    .await
-                {
-                    tracing::warn!(container = %record.id, error = %e, "republishing ports failed");
-                }
+            if running {
+                self.networks.republish(&record).await;
                 self.watch_exit(record.id.clone());
             } else {
                 self.unplug(&record.id).await;
