@@ -6,17 +6,8 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use berth_testkit::{Berthd, busybox_archive, docker, docker_command, docker_ok, printed};
-
-fn with_busybox() -> Berthd {
-    let berthd = Berthd::start();
-    let image = busybox_archive(berthd.dir(), "busybox:latest");
-    docker_ok(
-        &berthd.docker_host(),
-        &["load", "-i", image.path.to_str().unwrap()],
-    );
-    berthd
-}
+use berth_testkit::berthd_with_busybox as with_busybox;
+use berth_testkit::{docker, docker_command, docker_ok, printed};
 
 #[test]
 fn run_prints_output_and_returns_the_exit_code() {
