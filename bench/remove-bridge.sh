@@ -9,3 +9,8 @@ for table in filter nat; do
     iptables -t "$table" -F "BERTH-$bridge" 2>/dev/null || true
     iptables -t "$table" -X "BERTH-$bridge" 2>/dev/null || true
 done
+# Its isolation rules, then the shared isolation chains once no bridge uses them.
+iptables -D BERTH-ISOLATION-1 -i "$bridge" ! -o "$bridge" -j BERTH-ISOLATION-2 2>/dev/null || true
+iptables -D BERTH-ISOLATION-2 -o "$bridge" -j DROP 2>/dev/null || true
+iptables -X BERTH-ISOLATION-1 2>/dev/null || true
+iptables -X BERTH-ISOLATION-2 2>/dev/null || true

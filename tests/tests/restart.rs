@@ -343,3 +343,54 @@ fn contradictory_restart_policies_are_refused_by_the_api() {
     assert!(answer.ends_with("\n400"), "{answer}");
     assert_eq!(docker_ok(&host, &["ps", "-aq"]), "", "nothing was created");
 }
+
+#[test]
+fn a_restarted_container_rejoins_its_networks_with_a_fresh_address() {
+    let berthd = Berthd::with_busybox();
+    let host = berthd.docker_host();
+    docker_ok(&host, &["network", "create", "rejoin"]);
+    docker_ok(&host, &["network", "create", "later"]);
+    for name in ["web", "peer"] {
+        docker_ok(
+            &host,
+            &[
+                "run",
+                "-d",
+                "--name",
+                name,
+                "--network",
+                "rejoin",
+                "busybox",
+                "sleep",
+                "1000",
+            ],
+        );
+    }
+    docker_ok(&host, &["stop", "-t", "0", "web"]);
+    // A network joined while stopped is wired when it starts again.
+    docker_ok(&host, &["network", "connect", "later", "web"]);
+    docker_ok(&host, &["start", "web"]);
+    let networks = inspect(
+        &host,
+        "web",
+        "{{range $k, $v := .NetworkSettings.Networks}}{{$k}}={{$v.IPAddress}} {{end}}",
+    );
+    assert!(
+        networks.contains("later=") && !networks.contains("later= "),
+        "{networks}"
+    );
+    let ifaces = docker_ok(&host, &["exec", "web", "ls", "/sys/class/net"]);
+    assert!(ifaces.contains("eth1"), "{ifaces}");
+    // Its peer reaches it by name at its new address.
+    docker_ok(
+        &host,
+        &["exec", "peer", "ping", "-c", "1", "-W", "5", "web"],
+    );
+    docker_ok(&host, &["restart", "-t", "0", "web"]);
+    docker_ok(
+        &host,
+        &["exec", "peer", "ping", "-c", "1", "-W", "5", "web"],
+    );
+    docker_ok(&host, &["rm", "-f", "web", "peer"]);
+    docker_ok(&host, &["network", "rm", "rejoin", "later"]);
+}

@@ -48,6 +48,10 @@ pub struct BridgeConfig {
     /// `com.docker.network.bridge.enable_ip_masquerade`, on by default).
     #[serde(default = "enabled")]
     pub masquerade: bool,
+    /// No traffic between the bridge and anything but itself (`docker network create
+    /// --internal`): containers reach each other and nothing else.
+    #[serde(default)]
+    pub internal: bool,
 }
 
 fn enabled() -> bool {
@@ -71,6 +75,7 @@ impl BridgeConfig {
             gateway: None,
             mtu: None,
             masquerade: true,
+            internal: false,
         }
     }
 
@@ -153,7 +158,21 @@ impl BridgeNetwork {
         }
         nl.set_up(index, name).await?;
         enable_ip_forwarding()?;
-        nat::install(name, config.subnet, config.masquerade).await?;
+        nat::install(
+            name,
+            config.subnet,
+            config.masquerade && !config.internal,
+            config.internal,
+        )
+        .await?;
+        Ok(Self { config })
+    }
+
+    /// A handle on a network this process already [`ensure`](Self::ensure)d, without
+    /// touching the kernel again: attaching to it fails with
+    /// [`NetworkError::LinkMissing`] if its bridge has gone since.
+    pub fn ensured(config: BridgeConfig) -> Result<Self> {
+        config.validate()?;
         Ok(Self { config })
     }
 
@@ -211,6 +230,23 @@ pub async fn delete_bridge_network(name: &str) -> Result<()> {
         info!(bridge = name, "deleted bridge network");
     }
     Ok(())
+}
+
+/// The bridges that carry an IPv4 address inside `within`: what a runner with that
+/// address range made, for tooling (and tests) that clean up after it.
+pub async fn bridges_within(within: Ipv4Subnet) -> Result<Vec<String>> {
+    let nl = Netlink::host()?;
+    let mut found = Vec::new();
+    for link in nl.links().await? {
+        let (true, Some(name)) = (is_bridge(&link), link_name(&link)) else {
+            continue;
+        };
+        let addresses = nl.ipv4_addresses(link.header.index).await?;
+        if addresses.iter().any(|(ip, _)| within.contains(*ip)) {
+            found.push(name.to_string());
+        }
+    }
+    Ok(found)
 }
 
 async fn create_bridge(nl: &Netlink, config: &BridgeConfig) -> Result<()> {

@@ -8,6 +8,7 @@ use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 
+use crate::pool::SubnetPool;
 use crate::ports::Protocol;
 use crate::subnet::Ipv4Subnet;
 
@@ -31,6 +32,29 @@ pub enum NetworkError {
         name: String,
         /// Why it was refused.
         reason: &'static str,
+    },
+
+    /// A subnet pool string could not be used.
+    #[error(
+        "invalid network pool {pool:?}: {reason}; write it as BASE/PREFIX[,size=N], \
+         e.g. 10.210.0.0/16,size=24"
+    )]
+    InvalidPool {
+        /// What was given.
+        pool: String,
+        /// Why it was refused.
+        reason: String,
+    },
+
+    /// Every subnet of the pool overlaps a network or a host route.
+    #[error(
+        "could not find an available, non-overlapping IPv4 address pool among the defaults \
+         to assign to the network ({pool}): remove unused networks (`docker network prune`), \
+         pass --subnet, or give the runner a larger --network-pool"
+    )]
+    PoolExhausted {
+        /// The pool.
+        pool: SubnetPool,
     },
 
     /// Every address of the network is handed out.

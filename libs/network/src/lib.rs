@@ -15,6 +15,11 @@
 //! - [`HostsFile`] and [`container_resolv_conf`] produce a container's `/etc/hosts` and
 //!   `/etc/resolv.conf`; [`write_container_file`] writes them so a running container
 //!   sees updates.
+//! - [`SubnetPool`] picks a free subnet for a new network, skipping other networks and
+//!   the host's routes ([`host_routes`]).
+//! - User-defined networks are isolated from each other as Docker's are: no container
+//!   reaches another bridge's containers through the host; `internal` networks reach
+//!   nothing beyond their bridge.
 //! - `--network none`: [`bring_up_loopback`] is all it takes. `--network host`: nothing;
 //!   the container shares the host's namespace and files.
 //!
@@ -34,14 +39,15 @@ mod mac;
 mod nat;
 mod netlink;
 mod netns;
+mod pool;
 mod ports;
 mod resolv;
 mod subnet;
 
 pub use attach::{AttachOptions, Endpoint, detach};
 pub use bridge::{
-    BridgeConfig, BridgeNetwork, DEFAULT_BRIDGE_NAME, DEFAULT_SUBNET, delete_bridge_network,
-    validate_bridge_name,
+    BridgeConfig, BridgeNetwork, DEFAULT_BRIDGE_NAME, DEFAULT_SUBNET, bridges_within,
+    delete_bridge_network, validate_bridge_name,
 };
 pub use error::{NetworkError, Result};
 pub use etc_file::write_container_file;
@@ -51,6 +57,7 @@ pub use loopback::bring_up_loopback;
 pub use mac::MacAddress;
 pub use nat::chain_name;
 pub use netns::run_in_netns;
+pub use pool::{PROC_NET_ROUTE, SubnetPool, host_routes};
 pub use ports::{PortForward, PortSpec, Protocol, ProxyOptions};
 pub use resolv::{
     DnsSettings, FALLBACK_NAMESERVERS, HOST_RESOLV_CONF, SYSTEMD_RESOLVED_CONF,

@@ -9,8 +9,15 @@
 //! and `iptables -S` shows them. It runs once per network, never per packet or per
 //! container, so its cost does not matter.
 //!
+//! Networks are isolated from each other as Docker isolates its bridges, in two shared
+//! chains (`BERTH-ISOLATION-1`, `-2`, Docker's two stages): the first sends traffic that
+//! leaves a berth bridge for another interface to the second, which drops it when that
+//! interface is another berth bridge. Every bridge's chain jumps there first, so which
+//! bridge's chain the kernel reaches first does not matter.
+//!
 //! This module must never touch a rule it did not add: everything lives in berth's own
-//! chains, and removal deletes only the jumps to them and then the chains.
+//! chains, and removal deletes only the jumps to them, the bridge's isolation rules, and
+//! then the chains (the shared ones once no bridge uses them).
 
 use std::time::Duration;
 
@@ -25,8 +32,18 @@ pub fn chain_name(bridge: &str) -> String {
     format!("BERTH-{bridge}")
 }
 
+/// The first isolation stage: one rule per bridge, for traffic leaving it.
+pub const ISOLATION_1: &str = "BERTH-ISOLATION-1";
+/// The second isolation stage: one rule per bridge, dropping what would enter it.
+pub const ISOLATION_2: &str = "BERTH-ISOLATION-2";
+
 /// Adds the rules for a bridge network; running it again adds nothing twice.
-pub(crate) async fn install(bridge: &str, subnet: Ipv4Subnet, masquerade: bool) -> Result<()> {
+pub(crate) async fn install(
+    bridge: &str,
+    subnet: Ipv4Subnet,
+    masquerade: bool,
+    internal: bool,
+) -> Result<()> {
     let chain = chain_name(bridge);
     let subnet = subnet.to_string();
 
@@ -40,6 +57,16 @@ pub(crate) async fn install(bridge: &str, subnet: Ipv4Subnet, masquerade: bool) 
     ensure_rule("nat", "POSTROUTING", &["-s", &subnet, "-j", &chain], true).await?;
 
     ensure_chain("filter", &chain).await?;
+    install_isolation(bridge, &chain).await?;
+    if internal {
+        // Appended before the accepts below, which come after them in the chain.
+        for rule in [
+            ["-i", bridge, "!", "-o", bridge, "-j", "DROP"],
+            ["-o", bridge, "!", "-i", bridge, "-j", "DROP"],
+        ] {
+            ensure_rule("filter", &chain, &rule, false).await?;
+        }
+    }
     // Containers may send anything out; replies may come back in. New connections from
     // outside reach containers only through the published-port proxies on the host,
     // which are not forwarded traffic.
@@ -58,6 +85,55 @@ pub(crate) async fn install(bridge: &str, subnet: Ipv4Subnet, masquerade: bool) 
     // First in FORWARD, so a host whose FORWARD policy is DROP (Docker sets it) still
     // forwards for berth.
     ensure_rule("filter", "FORWARD", &["-j", &chain], true).await?;
+    Ok(())
+}
+
+/// The bridge's two isolation rules and the jump from its own chain to the first stage.
+/// Another runner may remove the shared chains between our check and our insert (its
+/// last bridge went away): then they are made again, once.
+async fn install_isolation(bridge: &str, chain: &str) -> Result<()> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let installed = async {
+            ensure_chain("filter", ISOLATION_2).await?;
+            ensure_chain("filter", ISOLATION_1).await?;
+            ensure_rule("filter", ISOLATION_2, &["-o", bridge, "-j", "DROP"], false).await?;
+            let stage_one = ["-i", bridge, "!", "-o", bridge, "-j", ISOLATION_2];
+            ensure_rule("filter", ISOLATION_1, &stage_one, false).await?;
+            ensure_rule("filter", chain, &["-j", ISOLATION_1], true).await
+        }
+        .await;
+        match installed {
+            Err(NetworkError::Iptables { .. }) if attempt < 2 => continue,
+            other => return other,
+        }
+    }
+}
+
+/// Removes the bridge's isolation rules, and the shared chains once they are empty and
+/// no chain jumps to them any more (deleting a chain in use fails, which is the answer).
+async fn remove_isolation(bridge: &str) -> Result<()> {
+    let rules: [(&str, Vec<&str>); 2] = [
+        (
+            ISOLATION_1,
+            vec!["-i", bridge, "!", "-o", bridge, "-j", ISOLATION_2],
+        ),
+        (ISOLATION_2, vec!["-o", bridge, "-j", "DROP"]),
+    ];
+    for (stage, rule) in &rules {
+        if chain_exists("filter", stage).await? {
+            let mut args = vec!["-t", "filter", "-D", stage];
+            args.extend(rule);
+            run_ignoring_missing(&args).await?;
+        }
+    }
+    for stage in [ISOLATION_1, ISOLATION_2] {
+        let listing = run_output(&["-t", "filter", "-S", stage]).await?;
+        if listing.is_some_and(|text| text.lines().count() == 1) {
+            let _ = run(&["-t", "filter", "-X", stage]).await?;
+        }
+    }
     Ok(())
 }
 
@@ -86,7 +162,7 @@ pub(crate) async fn remove(bridge: &str) -> Result<()> {
             iptables(&["-t", table, "-X", &chain]).await?;
         }
     }
-    Ok(())
+    remove_isolation(bridge).await
 }
 
 async fn ensure_chain(table: &str, chain: &str) -> Result<()> {
@@ -150,6 +226,16 @@ async fn iptables(args: &[&str]) -> Result<String> {
             stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
         })
     }
+}
+
+/// Runs iptables and returns its stdout, or `None` when it failed: for listings of
+/// chains that may be gone.
+async fn run_output(args: &[&str]) -> Result<Option<String>> {
+    let output = spawn(args).await?;
+    Ok(output
+        .status
+        .success()
+        .then(|| String::from_utf8_lossy(&output.stdout).into_owned()))
 }
 
 /// Runs iptables and returns (success, stderr): for checks, where failing is an answer.

@@ -99,22 +99,24 @@ impl Netlink {
         }
     }
 
+    /// Every link of the namespace.
+    pub(crate) async fn links(&self) -> Result<Vec<LinkMessage>> {
+        self.handle
+            .link()
+            .get()
+            .execute()
+            .try_collect()
+            .await
+            .map_err(|e| NetworkError::netlink("list links", e))
+    }
+
     /// The links enslaved to the link with index `controller` (a bridge's ports).
     pub(crate) async fn ports_of(&self, controller: u32) -> Result<Vec<LinkMessage>> {
-        let mut stream = self.handle.link().get().execute();
-        let mut ports = Vec::new();
-        while let Some(link) = stream
-            .try_next()
-            .await
-            .map_err(|e| NetworkError::netlink("list links", e))?
-        {
-            if link
-                .attributes
+        let mut ports = self.links().await?;
+        ports.retain(|link| {
+            link.attributes
                 .contains(&LinkAttribute::Controller(controller))
-            {
-                ports.push(link);
-            }
-        }
+        });
         Ok(ports)
     }
 

@@ -77,6 +77,27 @@ impl Ipv4Subnet {
         u32::from(ip) & self.mask() == u32::from(self.network)
     }
 
+    /// Whether the two subnets share any address (one contains the other).
+    pub fn overlaps(&self, other: &Ipv4Subnet) -> bool {
+        self.contains(other.network) || other.contains(self.network)
+    }
+
+    /// The subnets of prefix length `prefix_len` that this one splits into, lowest first;
+    /// none when `prefix_len` is shorter than this subnet's.
+    pub fn split(&self, prefix_len: u8) -> impl Iterator<Item = Ipv4Subnet> + use<> {
+        let base = u32::from(self.network);
+        let count: u64 = if (self.prefix_len..=30).contains(&prefix_len) {
+            1 << (prefix_len - self.prefix_len)
+        } else {
+            0
+        };
+        let step = 1u64 << (32 - u32::from(prefix_len.clamp(1, 32)));
+        (0..count).map(move |i| Ipv4Subnet {
+            network: Ipv4Addr::from((u64::from(base) + i * step) as u32),
+            prefix_len,
+        })
+    }
+
     /// The netmask as a number, e.g. `0xffff_0000` for /16.
     fn mask(&self) -> u32 {
         u32::MAX << (32 - u32::from(self.prefix_len))
@@ -166,6 +187,25 @@ mod tests {
         }
         let err = "10.0.0.1/24".parse::<Ipv4Subnet>().unwrap_err().to_string();
         assert!(err.contains("did you mean 10.0.0.0/24"), "{err}");
+    }
+
+    #[test]
+    fn overlap_and_split() {
+        let s = |t: &str| t.parse::<Ipv4Subnet>().unwrap();
+        assert!(s("10.0.0.0/16").overlaps(&s("10.0.3.0/24")));
+        assert!(s("10.0.3.0/24").overlaps(&s("10.0.0.0/16")));
+        assert!(!s("10.0.3.0/24").overlaps(&s("10.0.4.0/24")));
+        let parts: Vec<String> = s("10.9.0.0/22").split(24).map(|p| p.to_string()).collect();
+        assert_eq!(
+            parts,
+            ["10.9.0.0/24", "10.9.1.0/24", "10.9.2.0/24", "10.9.3.0/24"]
+        );
+        assert_eq!(s("10.9.0.0/24").split(28).count(), 16);
+        assert_eq!(
+            s("10.9.0.0/24").split(16).count(),
+            0,
+            "cannot split into larger"
+        );
     }
 
     #[test]

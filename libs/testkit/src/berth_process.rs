@@ -18,6 +18,7 @@ pub struct Berthd {
     dir: tempfile::TempDir,
     cgroup_parent: String,
     bridge: String,
+    network_pool: String,
     extra: Vec<String>,
 }
 
@@ -33,6 +34,41 @@ pub fn unique_bridge() -> (String, String) {
         format!("bb{:05x}{:02x}", pid & 0xfffff, n & 0xff),
         format!("10.{}.{}.1/24", 150 + pid % 100, n % 250),
     )
+}
+
+/// A subnet pool for one berthd's user-defined networks (`--network-pool`), unique to
+/// this process and call like [`unique_bridge`]: a /24 from 10.50.0.0–10.149.255.0
+/// (apart from the bridges' 10.150+ range), carved into /28s.
+pub fn unique_network_pool() -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let pid = std::process::id();
+    format!("10.{}.{}.0/24", 50 + pid % 100, n % 256)
+}
+
+/// Deletes every bridge (with its NAT and isolation rules) that carries an address in
+/// `subnet`: the user-defined networks a test's berthd made there.
+pub fn remove_bridges_within(subnet: &str) {
+    let Ok(subnet) = subnet.parse::<berth_network::Ipv4Subnet>() else {
+        return;
+    };
+    let _ = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build();
+        if let Ok(rt) = rt {
+            rt.block_on(async {
+                for bridge in berth_network::bridges_within(subnet)
+                    .await
+                    .unwrap_or_default()
+                {
+                    let _ = berth_network::delete_bridge_network(&bridge).await;
+                }
+            });
+        }
+    })
+    .join();
 }
 
 /// The test process's own cgroup (the memory hierarchy's on v1, the unified one on v2):
@@ -64,9 +100,10 @@ impl Drop for Berthd {
             }
         }
         unmount_below(self.dir.path());
-        // The bridge and its NAT rules outlive berthd by design (as docker0 does); a
-        // test's must not.
+        // The bridges and their NAT rules outlive berthd by design (as docker0 does); a
+        // test's must not, whether it passed or not.
         remove_bridge(&self.bridge);
+        remove_bridges_within(&self.network_pool);
     }
 }
 
@@ -158,7 +195,17 @@ impl Berthd {
             .unwrap_or("berthd");
         let cgroup_parent = format!("{}/{name}", own_cgroup().trim_end_matches('/'));
         let (bridge, bip) = unique_bridge();
-        let mut all: Vec<String> = vec!["--bridge".into(), bridge.clone(), "--bip".into(), bip];
+        let network_pool = unique_network_pool();
+        // A killed run of an earlier test process may have left networks in this range.
+        remove_bridges_within(&network_pool);
+        let mut all: Vec<String> = vec![
+            "--bridge".into(),
+            bridge.clone(),
+            "--bip".into(),
+            bip,
+            "--network-pool".into(),
+            format!("{network_pool},size=28"),
+        ];
         all.extend(extra.iter().map(|s| s.to_string()));
         let process = spawn_berthd(dir.path(), &cgroup_parent, &all);
         Berthd {
@@ -166,6 +213,7 @@ impl Berthd {
             dir,
             cgroup_parent,
             bridge,
+            network_pool,
             extra: all,
         }
     }
@@ -206,6 +254,12 @@ impl Berthd {
     /// This berthd's bridge.
     pub fn bridge(&self) -> &str {
         &self.bridge
+    }
+
+    /// The /24 this berthd's user-defined networks get their subnets from (as /28s);
+    /// subnets a test asks for by hand should lie inside it too, so they are cleaned up.
+    pub fn network_pool(&self) -> &str {
+        &self.network_pool
     }
 
     /// Where this berthd puts its containers' cgroups.

@@ -89,3 +89,20 @@ pub fn events_time(t: std::time::SystemTime) -> String {
     let d = t.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     format!("{}.{:09}", d.as_secs(), d.subsec_nanos())
 }
+
+/// `docker events` between two times (from [`events_time`]) with `filters`
+/// (`type=network`, ...), each event printed with the Go template `format`.
+pub fn events_between(
+    host: &str,
+    since: &str,
+    until: &str,
+    filters: &[&str],
+    format: &str,
+) -> String {
+    let mut args = vec!["events", "--since", since, "--until", until];
+    for filter in filters {
+        args.extend(["--filter", filter]);
+    }
+    args.extend(["--format", format]);
+    docker_ok(host, &args)
+}

@@ -13,12 +13,15 @@ mod nats;
 pub mod otlp;
 
 pub use berth_process::{
-    Berthd, remove_bridge, spawn_service, spawn_service_with_env, unique_bridge,
+    Berthd, remove_bridge, remove_bridges_within, spawn_service, spawn_service_with_env,
+    unique_bridge, unique_network_pool,
 };
 pub use binary::binary;
 pub use busybox::{BusyboxImage, busybox_archive};
 pub use child::{ChildGuard, wait_for_line};
-pub use docker_cli::{docker, docker_command, docker_fails, docker_ok, events_time, printed};
+pub use docker_cli::{
+    docker, docker_command, docker_fails, docker_ok, events_between, events_time, printed,
+};
 pub use nats::NatsServer;
 
 /// Panics with a message saying which Debian package provides a missing tool.

@@ -40,6 +40,16 @@ struct Args {
     /// The bridge's address and the subnet's prefix length, as dockerd's --bip.
     #[arg(long, env = "BERTH_BIP", default_value = "172.30.0.1/16")]
     bip: String,
+    /// Where user-defined networks get their subnets when `docker network create` names
+    /// none: BASE/PREFIX[,size=N], carved into /N subnets (default /24), skipping those
+    /// that overlap a network or a route of the host (dockerd's --default-address-pool).
+    #[arg(
+        long,
+        env = "BERTH_NETWORK_POOL",
+        default_value = "10.210.0.0/16",
+        value_parser = berth_network::SubnetPool::parse
+    )]
+    network_pool: berth_network::SubnetPool,
     /// A label for this host, KEY=VALUE (repeatable), shown by `docker info`.
     #[arg(long = "label", value_parser = berth_daemon::parse_key_value)]
     labels: Vec<(String, String)>,
@@ -122,6 +132,7 @@ async fn main() -> anyhow::Result<()> {
         cgroup_parent: args.cgroup_parent.clone(),
         bridge: args.bridge.clone(),
         bip: args.bip.clone(),
+        network_pool: args.network_pool,
         bus: bus.clone(),
     };
     services.spawn(async move {

@@ -7,12 +7,13 @@
 pub mod containers;
 mod heartbeat;
 mod host;
-mod network;
+mod networks;
 pub mod rootfs;
 mod service;
 mod service_attach;
 mod service_containers;
 mod service_exec;
+mod service_networks;
 mod service_observe;
 mod service_volumes;
 pub mod snapshots;
@@ -51,6 +52,8 @@ pub struct Config {
     /// (dockerd's --bridge and --bip). Distinct per runner sharing a host.
     pub bridge: String,
     pub bip: String,
+    /// Where user-defined networks get their subnets (dockerd's --default-address-pool).
+    pub network_pool: berth_network::SubnetPool,
     pub bus: Arc<dyn Bus>,
 }
 
@@ -83,11 +86,19 @@ pub async fn serve(config: Config, shutdown: CancellationToken) -> Result<(), Ru
         None => stable_id(&config.data_root).map_err(data_err)?,
     };
     let facts = HostFacts::read(std::path::Path::new("/"));
-    let network = network::Networking::open(&config.bridge, &config.bip, &config.data_root)
+    let network_config = networks::NetworkConfig {
+        bridge: config.bridge.clone(),
+        bip: config.bip.clone(),
+        pool: config.network_pool,
+    };
+    let networks = networks::Networks::open(&network_config, &config.data_root, config.bus.clone())
         .await
         .map(Arc::new)
-        .inspect_err(|why| tracing::warn!(bridge = %config.bridge, error = %why, "bridge networking is unavailable"));
-    let containers = Arc::new(open_containers(&config, &config.data_root, network)?);
+        .map_err(|e| RunnerError::State {
+            path: config.data_root.clone(),
+            message: e.to_string(),
+        })?;
+    let containers = Arc::new(open_containers(&config, &config.data_root, networks)?);
     containers.readopt().await;
     let listener = Listener::bind(&config.listen).await?;
     let address = config
@@ -120,7 +131,7 @@ pub async fn serve(config: Config, shutdown: CancellationToken) -> Result<(), Ru
 fn open_containers(
     config: &Config,
     root: &std::path::Path,
-    network: Result<Arc<network::Networking>, String>,
+    networks: Arc<networks::Networks>,
 ) -> Result<containers::Containers, RunnerError> {
     let state_err = |e: &dyn std::fmt::Display| RunnerError::State {
         path: root.to_owned(),
@@ -145,7 +156,7 @@ fn open_containers(
         image_store,
         root: root.join("containers"),
         names: tokio::sync::Mutex::new(()),
-        network,
+        networks,
         bus: config.bus.clone(),
         died: Default::default(),
         backoff: Default::default(),

@@ -40,6 +40,16 @@ struct Args {
     /// The bridge's address and the subnet's prefix length (dockerd's --bip).
     #[arg(long, env = "BERTH_BIP", default_value = "172.30.0.1/16")]
     bip: String,
+    /// Where user-defined networks get their subnets when `docker network create` names
+    /// none: BASE/PREFIX[,size=N], carved into /N subnets (default /24), skipping those
+    /// that overlap a network or a route of the host (dockerd's --default-address-pool).
+    #[arg(
+        long,
+        env = "BERTH_NETWORK_POOL",
+        default_value = "10.210.0.0/16",
+        value_parser = berth_network::SubnetPool::parse
+    )]
+    network_pool: berth_network::SubnetPool,
     /// Seconds between heartbeats.
     #[arg(long, env = "BERTH_HEARTBEAT_SECONDS", default_value_t = 5)]
     heartbeat_seconds: u64,
@@ -62,6 +72,7 @@ async fn main() -> anyhow::Result<()> {
         cgroup_parent: args.cgroup_parent,
         bridge: args.bridge,
         bip: args.bip,
+        network_pool: args.network_pool,
         bus: process.bus.clone(),
     };
     berth_runner::serve(config, process.shutdown.clone()).await?;

@@ -7,6 +7,7 @@ use berth_proto::v1::runner_server::Runner;
 use berth_proto::v1::*;
 
 use crate::service_containers as c;
+use crate::service_networks as n;
 use crate::service_volumes as v;
 
 type Stream<T> = tonic::codegen::BoxStream<T>;
@@ -179,6 +180,48 @@ impl Runner for RunnerService {
         r: Request<PruneVolumesRequest>,
     ) -> Result<Response<PruneVolumesResponse>, Status> {
         v::prune(&self.containers, r.into_inner()).await
+    }
+    async fn create_network(
+        &self,
+        r: Request<CreateNetworkRequest>,
+    ) -> Result<Response<CreateNetworkResponse>, Status> {
+        n::create(&self.containers, r.into_inner()).await
+    }
+    async fn remove_network(
+        &self,
+        r: Request<RemoveNetworkRequest>,
+    ) -> Result<Response<RemoveNetworkResponse>, Status> {
+        n::remove(&self.containers, r.into_inner()).await
+    }
+    async fn list_networks(
+        &self,
+        r: Request<ListNetworksRequest>,
+    ) -> Result<Response<ListNetworksResponse>, Status> {
+        n::list(&self.containers, r.into_inner()).await
+    }
+    async fn inspect_network(
+        &self,
+        r: Request<InspectNetworkRequest>,
+    ) -> Result<Response<InspectNetworkResponse>, Status> {
+        n::inspect(&self.containers, r.into_inner()).await
+    }
+    async fn connect_network(
+        &self,
+        r: Request<ConnectNetworkRequest>,
+    ) -> Result<Response<ConnectNetworkResponse>, Status> {
+        n::connect(&self.containers, r.into_inner()).await
+    }
+    async fn disconnect_network(
+        &self,
+        r: Request<DisconnectNetworkRequest>,
+    ) -> Result<Response<DisconnectNetworkResponse>, Status> {
+        n::disconnect(&self.containers, r.into_inner()).await
+    }
+    async fn prune_networks(
+        &self,
+        r: Request<PruneNetworksRequest>,
+    ) -> Result<Response<PruneNetworksResponse>, Status> {
+        n::prune(&self.containers, r.into_inner()).await
     }
 
     async fn info(&self, _: Request<InfoRequest>) -> Result<Response<InfoResponse>, Status> {

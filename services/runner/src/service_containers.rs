@@ -264,6 +264,7 @@ pub async fn list(
             .records
             .all()
             .map_err(|e| Status::internal(e.to_string()))?;
+        let networks = this.networks.store.all().unwrap_or_default();
         let mut out = Vec::new();
         for rec in records {
             let st = this.runtime.state(&rec.id).ok();
@@ -312,10 +313,10 @@ pub async fn list(
                     .and_then(timestamp_of),
                 network_mode: rec.network_mode.clone(),
                 mounts: rec.mounts.iter().map(mount_point).collect(),
+                networks: crate::networks::view::settings(&rec, &networks).networks,
                 ports: rec
-                    .attachment
+                    .ports
                     .iter()
-                    .flat_map(|a| &a.ports)
                     .map(|p| PortSummary {
                         ip: p
                             .host_ip
@@ -393,7 +394,10 @@ pub async fn inspect(
         name: record.name.clone(),
         spec,
         log_path: record.log_path.display().to_string(),
-        network_settings: Some(network_settings(&record)),
+        network_settings: Some(crate::networks::view::settings(
+            &record,
+            &c.networks.store.all().unwrap_or_default(),
+        )),
         restart_count: record.restart_count,
         mounts: record.mounts.iter().map(mount_point).collect(),
         driver: "overlay2".into(),
@@ -492,44 +496,6 @@ fn mount_point(m: &crate::containers::mounts::MountRecord) -> MountPoint {
         mode: m.mode.clone(),
         rw: m.rw,
         propagation: m.propagation.clone(),
-    }
-}
-
-/// Docker's NetworkSettings for a container on the bridge (empty otherwise).
-fn network_settings(record: &crate::containers::record::Record) -> NetworkSettings {
-    let Some(a) = &record.attachment else {
-        return NetworkSettings::default();
-    };
-    let mut ports: std::collections::HashMap<String, PortBindingList> =
-        std::collections::HashMap::new();
-    for p in &a.ports {
-        ports
-            .entry(format!("{}/{}", p.container_port, p.protocol))
-            .or_default()
-            .bindings
-            .push(PortBinding {
-                host_ip: p
-                    .host_ip
-                    .map(|i| i.to_string())
-                    .unwrap_or_else(|| "0.0.0.0".into()),
-                host_port: p.host_port.unwrap_or(0).to_string(),
-            });
-    }
-    NetworkSettings {
-        ports,
-        sandbox_key: String::new(),
-        networks: [(
-            "bridge".to_owned(),
-            EndpointSettings {
-                gateway: a.endpoint.gateway.to_string(),
-                ip_address: a.endpoint.ip.to_string(),
-                ip_prefix_len: a.endpoint.prefix_len.into(),
-                mac_address: a.endpoint.mac.to_string(),
-                ..Default::default()
-            },
-        )]
-        .into_iter()
-        .collect(),
     }
 }
 

@@ -200,6 +200,18 @@ fn remove_chains(bridge: &str) {
         run("iptables", &["-w", "-t", table, "-F", &chain]);
         run("iptables", &["-w", "-t", table, "-X", &chain]);
     }
+    let stage_one = ["-i", bridge, "!", "-o", bridge, "-j", "BERTH-ISOLATION-2"];
+    run(
+        "iptables",
+        &[&["-w", "-D", "BERTH-ISOLATION-1"][..], &stage_one].concat(),
+    );
+    run(
+        "iptables",
+        &["-w", "-D", "BERTH-ISOLATION-2", "-o", bridge, "-j", "DROP"],
+    );
+    // Fails while another bridge still uses them, as it should.
+    run("iptables", &["-w", "-X", "BERTH-ISOLATION-1"]);
+    run("iptables", &["-w", "-X", "BERTH-ISOLATION-2"]);
 }
 
 /// The lines of `iptables -S` (both tables) that mention the test's chains.

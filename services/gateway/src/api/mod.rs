@@ -4,6 +4,7 @@ mod containers;
 mod events;
 pub mod filters;
 pub mod images;
+pub mod networks;
 pub mod query;
 mod system;
 pub mod version;
@@ -25,6 +26,7 @@ pub fn router(state: AppState) -> Router {
         .merge(images::routes())
         .merge(containers::routes())
         .merge(volumes::routes())
+        .merge(networks::routes())
         .fallback(unknown_endpoint)
         .with_state(state)
 }

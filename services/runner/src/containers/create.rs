@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use berth_proto::v1::{ContainerSpec, InspectImageRequest, ResolveRequest};
-use berth_runtime::{ContainerConfig, NetworkMode, Resources};
+use berth_runtime::{ContainerConfig, Resources};
 use serde_json::Value;
 use tonic::Status;
 
@@ -98,25 +98,8 @@ impl Containers {
         }
         let host = spec.host_config.clone().unwrap_or_default();
         let resources = host.resources.clone().unwrap_or_default();
-        let (network, bridged) = match host.network_mode.as_str() {
-            "host" => (NetworkMode::Host, false),
-            "none" => (NetworkMode::Private, false),
-            "" | "default" | "bridge" => (NetworkMode::Private, true),
-            other => {
-                return Err(Status::unimplemented(format!(
-                    "network mode {other:?} is not available yet: use bridge, host or none"
-                )));
-            }
-        };
-        let bridge = if bridged {
-            Some(self.network.clone().map_err(|why| {
-                Status::failed_precondition(format!(
-                    "bridge networking is unavailable on this runner ({why}); use --network host or none"
-                ))
-            })?)
-        } else {
-            None
-        };
+        let plan = self.networks.plan(&host.network_mode, &spec.endpoints)?;
+        let bridged = plan.bridged;
         let mut exposed: Vec<String> = spec.exposed_ports.clone();
         exposed.extend(
             c["ExposedPorts"]
@@ -164,7 +147,7 @@ impl Containers {
             readonly_rootfs: host.readonly_rootfs,
             binds: host.binds.clone(),
             tmpfs: host.tmpfs.clone().into_iter().collect(),
-            network,
+            network: plan.runtime.clone(),
             resources: Resources {
                 memory: resources.memory.unwrap_or(0),
                 memory_swap: resources.memory_swap.unwrap_or(0),
@@ -231,13 +214,10 @@ impl Containers {
             lowers: lowers.clone(),
             auto_remove: host.auto_remove,
             log_path,
-            network_mode: if host.network_mode.is_empty() {
-                "bridge".into()
-            } else {
-                host.network_mode.clone()
-            },
-            publish: publish.clone(),
-            attachment: None,
+            network_mode: plan.mode,
+            publish,
+            networks: plan.memberships,
+            ports: Vec::new(),
             restart_count: 0,
             manually_stopped: false,
             mounts: mounts.records,
@@ -245,7 +225,6 @@ impl Containers {
         let this = self.clone();
         let hostname_for_etc = runtime_config.hostname.clone();
         let record_for_net = record.clone();
-        let spec_for_net = spec.clone();
         let created_volumes = new_volumes.clone();
         let handle = blocking(move || {
             let fs = this.fs(&record.id);
@@ -280,27 +259,17 @@ impl Containers {
             }
         })
         .await?;
-        if let Some(network) = bridge {
-            let rootfs = self.fs(&id).rootfs();
-            match network
-                .connect(&id, handle.pid, &hostname_for_etc, &rootfs, &publish)
+        if bridged
+            && let Err(e) = self
+                .networks
+                .plug(self, &id, handle.pid, &hostname_for_etc)
                 .await
-            {
-                Ok(attachment) => {
-                    let mut record = record_for_net;
-                    record.attachment = Some(attachment);
-                    self.records
-                        .put(&record, &spec_for_net)
-                        .map_err(|e| Status::internal(e.to_string()))?;
-                }
-                Err(e) => {
-                    // remove() takes the lock itself for a --rm container's volumes.
-                    drop(_names);
-                    let _ = self.remove(&record_for_net, true).await;
-                    self.forget_volumes(&new_volumes);
-                    return Err(e);
-                }
-            }
+        {
+            // remove() takes the lock itself for a --rm container's volumes.
+            drop(_names);
+            let _ = self.remove(&record_for_net, true).await;
+            self.forget_volumes(&new_volumes);
+            return Err(e);
         }
         Ok((id, handle.warnings))
     }

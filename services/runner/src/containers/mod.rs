@@ -39,8 +39,8 @@ pub struct Containers {
     pub root: PathBuf,
     /// Serialises name checks with record writes, so two creates cannot take one name.
     pub names: tokio::sync::Mutex<()>,
-    /// The bridge; `Err` says why bridge networking is unavailable on this host.
-    pub network: Result<Arc<crate::network::Networking>, String>,
+    /// The host's networks and the containers' places on them.
+    pub networks: Arc<crate::networks::Networks>,
     /// Where container events go (`docker events`).
     pub bus: Arc<dyn berth_bus::Bus>,
     /// Containers whose `die` event is out, so it goes out once whoever sees the exit
@@ -91,29 +91,37 @@ impl Containers {
             .ok_or_else(|| Status::not_found(format!("No such container: {text}")))
     }
 
-    /// Takes a container off the bridge once it has stopped (idempotent).
+    /// Takes a container off its networks once it has stopped (idempotent).
     pub async fn unplug(&self, id: &str) {
         self.unplug_run(id, None).await;
     }
 
-    /// Takes a container off the bridge if it is still on it with `run` (the attachment
-    /// of the run that ended), or with whatever attachment when `run` is `None`. A run
-    /// that ended must not unplug the next one, which a restart may have plugged in first.
-    async fn unplug_run(&self, id: &str, run: Option<&crate::network::Attachment>) {
+    /// The host ends of the veths of a container's current run: random names, so they
+    /// tell one run from the next.
+    fn run_endpoints(&self, id: &str) -> Vec<String> {
+        self.records
+            .find(id)
+            .ok()
+            .flatten()
+            .map(|r| {
+                r.networks
+                    .iter()
+                    .filter_map(|m| m.endpoint.as_ref().map(|e| e.host_ifname.clone()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Takes a container off its networks if it is still on them with `run` (the
+    /// endpoints of the run that ended), or whatever its endpoints when `run` is `None`.
+    /// A run that ended must not unplug the next one, which a restart may have plugged
+    /// in first.
+    async fn unplug_run(&self, id: &str, run: Option<&[String]>) {
         let _no_rerun_meanwhile = self.reruns.lock().await;
-        let Ok(Some(mut record)) = self.records.find(id) else {
-            return;
-        };
-        if run.is_some() && record.attachment.as_ref() != run {
+        if run.is_some_and(|run| self.run_endpoints(id) != run) {
             return;
         }
-        let (Some(attachment), Ok(network)) = (record.attachment.take(), &self.network) else {
-            return;
-        };
-        network.disconnect(id, &attachment).await;
-        if let Ok(Some(spec)) = self.records.spec(id) {
-            let _ = self.records.put(&record, &spec);
-        }
+        self.networks.unplug(self, id).await;
     }
 
     /// Watches a started container: when it exits, unplugs it from the network, reports
@@ -121,18 +129,13 @@ impl Containers {
     pub fn watch_exit(self: &Arc<Self>, id: String) {
         let this = self.clone();
         let started = std::time::Instant::now();
-        let run = self
-            .records
-            .find(&id)
-            .ok()
-            .flatten()
-            .and_then(|r| r.attachment);
+        let run = self.run_endpoints(&id);
         tokio::spawn(async move {
             let waiter = this.clone();
             let wid = id.clone();
             let exit = tokio::task::spawn_blocking(move || waiter.runtime.wait(&wid, None)).await;
-            if let Some(run) = &run {
-                this.unplug_run(&id, Some(run)).await;
+            if !run.is_empty() {
+                this.unplug_run(&id, Some(&run)).await;
             }
             if let Ok(Ok(exit)) = exit {
                 this.report_exit(&id, exit.exit_code).await;
@@ -197,19 +200,8 @@ impl Containers {
                 }
                 continue;
             }
-            let Some(attachment) = &record.attachment else {
-                if running {
-                    self.watch_exit(record.id.clone());
-                }
-                continue;
-            };
-            if running && let Ok(network) = &self.network {
-                if let Err(e) = network
-                    .publish(&record.id, attachment.endpoint.ip, &attachment.ports)
-                    .await
-                {
-                    tracing::warn!(container = %record.id, error = %e, "republishing ports failed");
-                }
+            if running {
+                self.networks.republish(&record).await;
                 self.watch_exit(record.id.clone());
             } else {
                 self.unplug(&record.id).await;

@@ -35,9 +35,13 @@ pub struct Record {
     /// What `--publish`/`-P` asked for.
     #[serde(default)]
     pub publish: Vec<berth_network::PortSpec>,
-    /// Its place on the bridge while it runs.
+    /// The networks it belongs to, in joining order, with their endpoints while it
+    /// runs.
     #[serde(default)]
-    pub attachment: Option<crate::network::Attachment>,
+    pub networks: Vec<crate::networks::Membership>,
+    /// The published ports as bound while it runs (a `-P` or `::80` got a real port).
+    #[serde(default)]
+    pub ports: Vec<berth_network::PortSpec>,
     /// How often its restart policy started it again (Docker's RestartCount).
     #[serde(default)]
     pub restart_count: u32,

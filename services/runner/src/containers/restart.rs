@@ -124,21 +124,13 @@ impl Containers {
         };
         let mut record = self.find(&record.id)?;
         record.manually_stopped = false;
-        if let Some(attachment) = record.attachment.take()
-            && let Ok(network) = &self.network
-        {
-            // The last run's exit watcher normally did this already.
-            network.disconnect(&record.id, &attachment).await;
-        }
-        if matches!(record.network_mode.as_str(), "" | "default" | "bridge") {
-            let network = self.network.clone().map_err(Status::failed_precondition)?;
-            let rootfs = self.fs(&record.id).rootfs();
-            let attachment = network
-                .connect(&record.id, handle.pid, &hostname, &rootfs, &record.publish)
-                .await?;
-            record.attachment = Some(attachment);
-        }
         self.save(&record)?;
+        // The last run's exit watcher normally did this already; the new run's process
+        // then joins the same networks, with new veths and its ports published again.
+        self.networks.unplug(self, &record.id).await;
+        self.networks
+            .plug(self, &record.id, handle.pid, &hostname)
+            .await?;
         let this = self.clone();
         let id = record.id.clone();
         blocking(move || this.runtime.start(&id).map_err(runtime_status)).await?;

@@ -10,7 +10,7 @@ use berth_proto::v1::{
     ContainerSpec, CreateContainerRequest, HostConfig, PortBinding, PortBindingList, Resources,
     RestartPolicy, RestartPolicyName, StringList,
 };
-use bollard_stubs::models::{ContainerConfig, HostConfig as DockerHostConfig};
+use bollard_stubs::models::{ContainerConfig, HostConfig as DockerHostConfig, NetworkingConfig};
 use http::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
@@ -28,6 +28,8 @@ struct CreateBody {
     config: ContainerConfig,
     #[serde(rename = "HostConfig", default)]
     host_config: Option<DockerHostConfig>,
+    #[serde(rename = "NetworkingConfig", default)]
+    networking_config: Option<NetworkingConfig>,
 }
 
 /// Docker's `RestartPolicy`, checked as Docker checks it.
@@ -156,6 +158,14 @@ pub async fn create(
         stop_timeout: c.stop_timeout.map(|t| t as i32),
         volumes: c.volumes.unwrap_or_default().into_keys().collect(),
         host_config: body.host_config.map(host_config).transpose()?,
+        endpoints: body
+            .networking_config
+            .and_then(|n| n.endpoints_config)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(name, e)| (name, crate::api::networks::endpoint_config(e)))
+            .collect(),
+        network_disabled: c.network_disabled.unwrap_or(false),
         ..Default::default()
     };
     let mut runner = state.any_runner()?;

@@ -101,7 +101,7 @@ pub async fn list(
                 "State": st,
                 "Status": status_text(st, c.exit_code, since),
                 "HostConfig": { "NetworkMode": c.network_mode },
-                "NetworkSettings": { "Networks": {} },
+                "NetworkSettings": { "Networks": networks_json(c.networks) },
                 "Mounts": c.mounts.iter().map(mount_point).collect::<Vec<_>>(),
             }));
         }
@@ -201,15 +201,7 @@ fn network_settings(n: berth_proto::v1::NetworkSettings) -> Value {
         })
         .collect();
     let bridge = n.networks.get("bridge").cloned().unwrap_or_default();
-    let networks: serde_json::Map<String, Value> = n
-        .networks
-        .into_iter()
-        .map(|(name, e)| {
-            (name, json!({
-                "IPAddress": e.ip_address, "Gateway": e.gateway, "IPPrefixLen": e.ip_prefix_len, "MacAddress": e.mac_address,
-            }))
-        })
-        .collect();
+    let networks = networks_json(n.networks);
     json!({
         "Ports": ports,
         "IPAddress": bridge.ip_address,
@@ -231,4 +223,32 @@ fn restart_policy(p: Option<&berth_proto::v1::RestartPolicy>) -> serde_json::Val
         N::No | N::Unspecified => "no",
     };
     json!({ "Name": name, "MaximumRetryCount": max })
+}
+
+/// `NetworkSettings.Networks`: Docker's `EndpointSettings` per network name.
+fn networks_json(
+    networks: std::collections::HashMap<String, berth_proto::v1::EndpointSettings>,
+) -> serde_json::Map<String, Value> {
+    networks
+        .into_iter()
+        .map(|(name, e)| {
+            let endpoint = json!({
+                "IPAMConfig": null,
+                "Links": null,
+                "Aliases": if e.aliases.is_empty() { Value::Null } else { json!(e.aliases) },
+                "MacAddress": e.mac_address,
+                "DriverOpts": null,
+                "NetworkID": e.network_id,
+                "EndpointID": e.endpoint_id,
+                "Gateway": e.gateway,
+                "IPAddress": e.ip_address,
+                "IPPrefixLen": e.ip_prefix_len,
+                "IPv6Gateway": e.ipv6_gateway,
+                "GlobalIPv6Address": e.global_ipv6_address,
+                "GlobalIPv6PrefixLen": e.global_ipv6_prefix_len,
+                "DNSNames": if e.dns_names.is_empty() { Value::Null } else { json!(e.dns_names) },
+            });
+            (name, endpoint)
+        })
+        .collect()
 }

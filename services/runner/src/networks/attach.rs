@@ -1,0 +1,511 @@
+//! Containers on networks: which networks a new container joins, wiring a container's
+//! namespace to each of its networks when its process exists (a veth per network,
+//! `eth0`, `eth1`… in joining order, the default route via the first), `docker network
+//! connect`/`disconnect` of a running container, and taking it all down when it stops.
+//!
+//! Every change to a membership ends by rewriting the `/etc/hosts` of the containers
+//! that share a network with it (see `hosts`), so names resolve as peers come and go.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::PathBuf;
+
+use berth_network::{AttachOptions, BridgeNetwork, Endpoint, PortForward, PortSpec};
+use berth_proto::v1::EndpointConfig;
+use berth_runtime::NetworkMode;
+use serde::{Deserialize, Serialize};
+use tonic::Status;
+
+use super::store::{Driver, NetworkRecord};
+use super::{Networks, internal, new_id};
+use crate::containers::Containers;
+use crate::containers::record::Record;
+
+/// A container's place on one network: what was asked for, and while its process runs,
+/// the endpoint it got.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Membership {
+    pub network_id: String,
+    /// Network-scoped aliases (`--network-alias`, compose's service names).
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    /// A static address (`--ip`); the network's IPAM picks when `None`.
+    #[serde(default)]
+    pub ipv4_address: Option<Ipv4Addr>,
+    #[serde(default)]
+    pub endpoint_id: String,
+    /// The veth and address while the container runs.
+    #[serde(default)]
+    pub endpoint: Option<Endpoint>,
+}
+
+/// What a new container's network mode and endpoint configs come to.
+#[derive(Debug)]
+pub struct Plan {
+    /// The namespace the runtime gives the container.
+    pub runtime: NetworkMode,
+    /// `HostConfig.NetworkMode` as Docker shows it.
+    pub mode: String,
+    pub memberships: Vec<Membership>,
+    /// Whether the container gets veths (and so can publish ports).
+    pub bridged: bool,
+}
+
+/// Saves a container's record with its spec (the record table keeps both together).
+pub(crate) fn save_record(c: &Containers, record: &Record) -> Result<(), Status> {
+    let spec = c
+        .records
+        .spec(&record.id)
+        .map_err(internal)?
+        .unwrap_or_default();
+    c.records.put(record, &spec).map_err(internal)
+}
+
+fn is_live(c: &Containers, id: &str) -> Option<i32> {
+    c.runtime
+        .state(id)
+        .ok()
+        .filter(|s| s.status != berth_runtime::Status::Exited)
+        .and_then(|s| s.pid)
+}
+
+impl Networks {
+    /// Checks an endpoint config against its network and turns it into a membership.
+    fn membership(
+        &self,
+        network: &NetworkRecord,
+        config: Option<&EndpointConfig>,
+    ) -> Result<Membership, Status> {
+        let config = config.cloned().unwrap_or_default();
+        let user_defined = network.resolves_names();
+        if !config.aliases.is_empty() && !user_defined {
+            return Err(Status::invalid_argument(
+                "network-scoped alias is supported only for containers in user defined networks",
+            ));
+        }
+        for alias in &config.aliases {
+            berth_network::validate_hostname(alias)
+                .map_err(|e| Status::invalid_argument(e.to_string()))?;
+        }
+        let ipv4_address = match config.ipv4_address.as_str() {
+            "" => None,
+            ip if !user_defined => {
+                return Err(Status::invalid_argument(format!(
+                    "user specified IP address ({ip}) is supported on user defined networks only"
+                )));
+            }
+            ip => {
+                Some(ip.parse().map_err(|_| {
+                    Status::invalid_argument(format!("invalid IPv4 address {ip:?}"))
+                })?)
+            }
+        };
+        if let (Some(ip), Some(subnet)) = (ipv4_address, network.subnet())
+            && !subnet.contains(ip)
+        {
+            return Err(Status::invalid_argument(format!(
+                "invalid address {ip}: it does not belong to any of network {}'s subnets ({subnet})",
+                network.name
+            )));
+        }
+        if !config.ipv6_address.is_empty() {
+            return Err(Status::invalid_argument(
+                "IPv6 addresses are not supported by berth's networks yet",
+            ));
+        }
+        Ok(Membership {
+            network_id: network.id.clone(),
+            aliases: config.aliases,
+            ipv4_address,
+            endpoint_id: String::new(),
+            endpoint: None,
+        })
+    }
+
+    /// The networks a new container joins: `HostConfig.NetworkMode` first, then any
+    /// other network named in `NetworkingConfig.EndpointsConfig`.
+    pub fn plan(
+        &self,
+        network_mode: &str,
+        endpoints: &HashMap<String, EndpointConfig>,
+    ) -> Result<Plan, Status> {
+        let mode = match network_mode {
+            "" | "default" => "bridge",
+            m => m,
+        };
+        if mode.starts_with("container:") {
+            return Err(Status::unimplemented(format!(
+                "network mode {mode:?} is not available yet: use bridge, host, none or a network name"
+            )));
+        }
+        if mode == "bridge" {
+            self.require_bridges()?;
+        }
+        let primary = self.find(mode)?;
+        let mut plan = Plan {
+            runtime: match primary.driver {
+                Driver::Host => NetworkMode::Host,
+                _ => NetworkMode::Private,
+            },
+            mode: mode.to_owned(),
+            memberships: Vec::new(),
+            bridged: primary.driver == Driver::Bridge,
+        };
+        if plan.bridged && primary.predefined {
+            self.require_bridges()?;
+        }
+        let mut configs: Vec<(&String, &EndpointConfig)> = endpoints.iter().collect();
+        configs.sort_by_key(|(name, _)| name.as_str());
+        let primary_config = configs
+            .iter()
+            .position(|(name, _)| {
+                // The CLI names the default network "default" when --network is not given.
+                [primary.name.as_str(), primary.id.as_str(), mode, "default"]
+                    .contains(&name.as_str())
+            })
+            .map(|i| configs.remove(i).1);
+        plan.memberships
+            .push(self.membership(&primary, primary_config)?);
+        for (name, config) in configs {
+            let network = self.find(name)?;
+            if !plan.bridged || network.driver != Driver::Bridge {
+                return Err(Status::invalid_argument(format!(
+                    "container cannot be connected to network {} as well as {}: host and none \
+                     networks stand alone",
+                    network.name, primary.name
+                )));
+            }
+            if plan.memberships.iter().any(|m| m.network_id == network.id) {
+                continue;
+            }
+            plan.memberships
+                .push(self.membership(&network, Some(config))?);
+        }
+        Ok(plan)
+    }
+
+    /// Allocates an address and wires one membership into the namespace of `pid`.
+    async fn attach_one(
+        &self,
+        network: &NetworkRecord,
+        membership: &mut Membership,
+        pid: i32,
+        options: AttachOptions,
+    ) -> Result<(), Status> {
+        let config = network
+            .bridge
+            .clone()
+            .ok_or_else(|| internal(format!("network {} has no bridge", network.name)))?;
+        let bridge = BridgeNetwork::ensured(config).map_err(internal)?;
+        let wanted = membership.ipv4_address;
+        let ip = self.store.with_ipam(&network.id, |ipam| {
+            match wanted {
+                Some(ip) => ipam.allocate_specific(ip).map(|()| ip),
+                None => ipam.allocate(),
+            }
+            .map_err(|e| Status::failed_precondition(e.to_string()))
+        })?;
+        let netns = PathBuf::from(format!("/proc/{pid}/ns/net"));
+        match bridge.attach_with(&netns, ip, &options).await {
+            Ok(endpoint) => {
+                membership.endpoint = Some(endpoint);
+                membership.endpoint_id = new_id();
+                Ok(())
+            }
+            Err(e) => {
+                self.store.release(&network.id, ip);
+                Err(internal(format!(
+                    "cannot connect to network {}: {e}",
+                    network.name
+                )))
+            }
+        }
+    }
+
+    /// Takes one membership's veth down and gives its address back.
+    async fn detach_one(&self, membership: &mut Membership) {
+        if let Some(endpoint) = membership.endpoint.take() {
+            if let Err(e) = berth_network::detach(&endpoint).await {
+                tracing::warn!(veth = %endpoint.host_ifname, error = %e, "removing a veth failed");
+            }
+            self.store.release(&membership.network_id, endpoint.ip);
+        }
+    }
+
+    /// Wires a container whose process (`pid`) was just created to all its networks,
+    /// writes its /etc files and publishes its ports. On failure nothing stays attached.
+    pub async fn plug(
+        &self,
+        c: &Containers,
+        id: &str,
+        pid: i32,
+        hostname: &str,
+    ) -> Result<(), Status> {
+        let changes = self.changes.lock().await;
+        let mut record = c.find(id)?;
+        let mut joined = Vec::new();
+        let mut wired = self.wire_all(&mut record, pid, &mut joined).await;
+        if wired.is_ok() && !joined.is_empty() {
+            wired = self.finish_plug(c, &mut record, hostname).await;
+        }
+        if let Err(e) = wired {
+            self.stop_forwards(id).await;
+            for m in &mut record.networks {
+                self.detach_one(m).await;
+            }
+            record.ports.clear();
+            let _ = save_record(c, &record);
+            return Err(e);
+        }
+        save_record(c, &record)?;
+        self.refresh_hosts(c, &joined).await;
+        drop(changes);
+        for network in &joined {
+            self.emit("connect", network, Some(id)).await;
+        }
+        Ok(())
+    }
+
+    async fn wire_all(
+        &self,
+        record: &mut Record,
+        pid: i32,
+        joined: &mut Vec<NetworkRecord>,
+    ) -> Result<(), Status> {
+        for i in 0..record.networks.len() {
+            let network = self.find(&record.networks[i].network_id)?;
+            if network.driver != Driver::Bridge {
+                continue;
+            }
+            let options = AttachOptions {
+                ifname: format!("eth{}", joined.len()),
+                default_route: joined.is_empty(),
+            };
+            self.attach_one(&network, &mut record.networks[i], pid, options)
+                .await?;
+            joined.push(network);
+        }
+        Ok(())
+    }
+
+    async fn finish_plug(
+        &self,
+        c: &Containers,
+        record: &mut Record,
+        hostname: &str,
+    ) -> Result<(), Status> {
+        let rootfs = c.fs(&record.id).rootfs();
+        super::hosts::write_etc_files(&rootfs, hostname)?;
+        let primary = record
+            .networks
+            .iter()
+            .find_map(|m| m.endpoint.as_ref())
+            .map(|e| e.ip);
+        if let Some(ip) = primary {
+            record.ports = self.publish(&record.id, ip, &record.publish).await?;
+        }
+        Ok(())
+    }
+
+    /// Takes a stopped container off all its networks (idempotent).
+    pub async fn unplug(&self, c: &Containers, id: &str) {
+        let changes = self.changes.lock().await;
+        let Ok(mut record) = c.find(id) else {
+            return;
+        };
+        self.stop_forwards(id).await;
+        let mut left = Vec::new();
+        for m in &mut record.networks {
+            if m.endpoint.is_some() {
+                self.detach_one(m).await;
+                if let Ok(network) = self.find(&m.network_id) {
+                    left.push(network);
+                }
+            }
+        }
+        if left.is_empty() && record.ports.is_empty() {
+            return;
+        }
+        record.ports.clear();
+        if let Err(e) = save_record(c, &record) {
+            tracing::warn!(container = id, error = %e, "saving the container's networks failed");
+        }
+        self.refresh_hosts(c, &left).await;
+        drop(changes);
+        for network in &left {
+            self.emit("disconnect", network, Some(id)).await;
+        }
+    }
+
+    /// After a runner restart: a running container's port proxies start again.
+    pub async fn republish(&self, record: &Record) {
+        let primary = record.networks.iter().find_map(|m| m.endpoint.as_ref());
+        if let Some(endpoint) = primary
+            && let Err(e) = self.publish(&record.id, endpoint.ip, &record.ports).await
+        {
+            tracing::warn!(container = %record.id, error = %e, "republishing ports failed");
+        }
+    }
+
+    /// `docker network connect`: a running container gets a new interface at once; a
+    /// stopped one is recorded and joins when it starts.
+    pub async fn connect(
+        &self,
+        c: &Containers,
+        network: &str,
+        container: &str,
+        config: Option<&EndpointConfig>,
+    ) -> Result<(), Status> {
+        let changes = self.changes.lock().await;
+        let network = self.find(network)?;
+        let mut record = c.find(container)?;
+        let mode_network = self.find(&record.network_mode).ok();
+        if network.driver != Driver::Bridge
+            || mode_network.is_some_and(|n| n.driver != Driver::Bridge)
+        {
+            return Err(Status::permission_denied(
+                "container sharing network namespace with another container or host cannot be \
+                 connected to any other network; host and none networks stand alone",
+            ));
+        }
+        if record.networks.iter().any(|m| m.network_id == network.id) {
+            return Err(Status::permission_denied(format!(
+                "endpoint with name {} already exists in network {}",
+                record.name, network.name
+            )));
+        }
+        let mut membership = self.membership(&network, config)?;
+        if let Some(pid) = is_live(c, &record.id) {
+            let attached = record
+                .networks
+                .iter()
+                .filter(|m| m.endpoint.is_some())
+                .count();
+            let ifname = next_ifname(&record);
+            let options = AttachOptions {
+                ifname,
+                default_route: attached == 0,
+            };
+            self.attach_one(&network, &mut membership, pid, options)
+                .await?;
+        }
+        let live = membership.endpoint.is_some();
+        record.networks.push(membership);
+        if let Err(e) = save_record(c, &record) {
+            if let Some(m) = record.networks.last_mut() {
+                self.detach_one(m).await;
+            }
+            return Err(e);
+        }
+        if live {
+            self.refresh_hosts(c, std::slice::from_ref(&network)).await;
+        }
+        drop(changes);
+        self.emit("connect", &network, Some(&record.id)).await;
+        Ok(())
+    }
+
+    /// `docker network disconnect`.
+    pub async fn disconnect(
+        &self,
+        c: &Containers,
+        network: &str,
+        container: &str,
+    ) -> Result<(), Status> {
+        let changes = self.changes.lock().await;
+        let network = self.find(network)?;
+        let mut record = c.find(container)?;
+        let Some(index) = record
+            .networks
+            .iter()
+            .position(|m| m.network_id == network.id)
+        else {
+            return Err(Status::permission_denied(format!(
+                "container {} is not connected to network {}",
+                record.name, network.name
+            )));
+        };
+        if network.driver != Driver::Bridge {
+            return Err(Status::permission_denied(
+                "container cannot be disconnected from host network or connected to host network",
+            ));
+        }
+        let primary_ip = record
+            .networks
+            .iter()
+            .find_map(|m| m.endpoint.as_ref())
+            .map(|e| e.ip);
+        let mut membership = record.networks.remove(index);
+        if membership.endpoint.as_ref().map(|e| e.ip) == primary_ip && primary_ip.is_some() {
+            // The proxies pointed at the address that goes away.
+            self.stop_forwards(&record.id).await;
+            record.ports.clear();
+        }
+        self.detach_one(&mut membership).await;
+        save_record(c, &record)?;
+        self.refresh_hosts(c, std::slice::from_ref(&network)).await;
+        super::hosts::refresh_one(self, c, &record).await;
+        drop(changes);
+        self.emit("disconnect", &network, Some(&record.id)).await;
+        Ok(())
+    }
+
+    /// Starts the proxies of `ports` for a container at `ip`; returns the ports with
+    /// their host port filled in.
+    async fn publish(
+        &self,
+        id: &str,
+        ip: Ipv4Addr,
+        ports: &[PortSpec],
+    ) -> Result<Vec<PortSpec>, Status> {
+        let mut started = Vec::new();
+        for spec in ports {
+            match PortForward::start(spec, IpAddr::V4(ip)).await {
+                Ok(f) => started.push(f),
+                Err(e) => {
+                    for f in started {
+                        f.stop().await;
+                    }
+                    return Err(Status::failed_precondition(e.to_string()));
+                }
+            }
+        }
+        let published = started
+            .iter()
+            .map(|f| {
+                let mut s = *f.spec();
+                s.host_port = Some(f.host_port());
+                s
+            })
+            .collect();
+        self.forwards
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id.to_owned(), started);
+        Ok(published)
+    }
+
+    async fn stop_forwards(&self, id: &str) {
+        let forwards = self
+            .forwards
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(id);
+        for f in forwards.into_iter().flatten() {
+            f.stop().await;
+        }
+    }
+}
+
+/// The next free `ethN` inside a container.
+fn next_ifname(record: &Record) -> String {
+    let used: Vec<&str> = record
+        .networks
+        .iter()
+        .filter_map(|m| m.endpoint.as_ref().map(|e| e.ifname.as_str()))
+        .collect();
+    (0..)
+        .map(|n| format!("eth{n}"))
+        .find(|name| !used.contains(&name.as_str()))
+        .expect("some ethN is free")
+}
