@@ -78,10 +78,7 @@ fn matches(filters: &Filters, e: &Event) -> bool {
     filters.accepts("type", |t| t == kind)
         && filters.accepts("event", |a| a == verb || a == e.action)
         && filters.accepts("scope", |s| s == e.scope)
-        && filters.accepts("label", |l| match l.split_once('=') {
-            Some((k, v)) => e.actor.attributes.get(k).is_some_and(|x| x == v),
-            None => e.actor.attributes.contains_key(l),
-        })
+        && filters.accepts_labels(|k| e.actor.attributes.get(k).map(String::as_str))
         && [
             "container",
             "image",

@@ -51,6 +51,16 @@ impl Filters {
         self.0.get(name).map(Vec::as_slice).unwrap_or(&[])
     }
 
+    /// True when every `label` filter (`key` or `key=value`) holds for `labels`: Docker
+    /// ANDs label filters, where it ORs the values of other filters.
+    /// `label` looks a label's value up by key.
+    pub fn accepts_labels<'a>(&self, label: impl Fn(&str) -> Option<&'a str>) -> bool {
+        self.get("label").iter().all(|l| match l.split_once('=') {
+            Some((k, v)) => label(k) == Some(v),
+            None => label(l).is_some(),
+        })
+    }
+
     /// True when `name` is not set, or when `matches` accepts one of its values.
     pub fn accepts(&self, name: &str, matches: impl Fn(&str) -> bool) -> bool {
         let values = self.get(name);
@@ -103,6 +113,13 @@ mod tests {
             a.accepts("label", |_| false),
             "unset filters accept everything"
         );
+        let labels = Filters::parse(Some(r#"{"label":["a=1","b"]}"#), &["label"]).unwrap();
+        let has = |pairs: &[(&str, &str)]| {
+            labels.accepts_labels(|k| pairs.iter().find(|(x, _)| *x == k).map(|(_, v)| *v))
+        };
+        assert!(has(&[("a", "1"), ("b", "")]));
+        assert!(!has(&[("a", "1")]), "label filters must all hold");
+        assert!(!has(&[("a", "2"), ("b", "x")]));
     }
 
     #[test]

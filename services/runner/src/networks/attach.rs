@@ -391,6 +391,28 @@ impl Networks {
         }
         let live = membership.endpoint.is_some();
         record.networks.push(membership);
+        // A container that lost its only network kept its --publish specs: the network
+        // it joins now carries them (docker-compose disconnects and reconnects every
+        // container it creates).
+        let primary = record
+            .networks
+            .iter()
+            .find_map(|m| m.endpoint.as_ref())
+            .map(|e| e.ip);
+        if live
+            && record.ports.is_empty()
+            && let Some(ip) = primary
+        {
+            match self.publish(&record.id, ip, &record.publish).await {
+                Ok(ports) => record.ports = ports,
+                Err(e) => {
+                    if let Some(m) = record.networks.last_mut() {
+                        self.detach_one(m).await;
+                    }
+                    return Err(e);
+                }
+            }
+        }
         if let Err(e) = save_record(c, &record) {
             if let Some(m) = record.networks.last_mut() {
                 self.detach_one(m).await;
@@ -437,9 +459,23 @@ impl Networks {
             .map(|e| e.ip);
         let mut membership = record.networks.remove(index);
         if membership.endpoint.as_ref().map(|e| e.ip) == primary_ip && primary_ip.is_some() {
-            // The proxies pointed at the address that goes away.
+            // The proxies pointed at the address that goes away: they move to the next
+            // network, on the same host ports, or wait for one to be connected.
             self.stop_forwards(&record.id).await;
-            record.ports.clear();
+            let bound = std::mem::take(&mut record.ports);
+            let next = record
+                .networks
+                .iter()
+                .find_map(|m| m.endpoint.as_ref())
+                .map(|e| e.ip);
+            if let Some(ip) = next {
+                match self.publish(&record.id, ip, &bound).await {
+                    Ok(ports) => record.ports = ports,
+                    Err(e) => {
+                        tracing::warn!(container = %record.id, error = %e, "moving the published ports failed");
+                    }
+                }
+            }
         }
         self.detach_one(&mut membership).await;
         save_record(c, &record)?;

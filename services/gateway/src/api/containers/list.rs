@@ -75,10 +75,7 @@ pub async fn list(
                 && filters.accepts("status", |v| v == st)
                 && filters.accepts("ancestor", |v| c.image == v)
                 && filters.accepts("exited", |v| st == "exited" && v.parse() == Ok(c.exit_code))
-                && filters.accepts("label", |l| match l.split_once('=') {
-                    Some((k, v)) => c.labels.get(k).is_some_and(|x| x == v),
-                    None => c.labels.contains_key(l),
-                });
+                && filters.accepts_labels(|k| c.labels.get(k).map(String::as_str));
             if !keep {
                 continue;
             }

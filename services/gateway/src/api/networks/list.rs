@@ -100,10 +100,7 @@ fn accepts(filters: &Filters, n: &Network) -> Result<bool, ApiError> {
             let dangling = !builtin && n.containers.is_empty();
             matches!(v, "true" | "1") == dangling
         })
-        && filters.accepts("label", |l| match l.split_once('=') {
-            Some((k, v)) => n.labels.get(k).is_some_and(|x| x == v),
-            None => n.labels.contains_key(l),
-        }))
+        && filters.accepts_labels(|k| n.labels.get(k).map(String::as_str)))
 }
 
 pub async fn list(
