@@ -5,6 +5,7 @@
 //! data root. It never stores image content; layers come from the image store.
 
 pub mod containers;
+mod disk_usage;
 mod heartbeat;
 mod host;
 mod networks;

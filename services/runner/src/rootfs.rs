@@ -78,23 +78,9 @@ impl ContainerFs {
         Ok(())
     }
 
-    /// Bytes the container wrote (its upper directory), as Docker's `SizeRw`; symlinks
-    /// count as themselves, never as what they point at.
+    /// Bytes the container wrote (its upper directory), as Docker's `SizeRw`.
     pub fn written_bytes(&self) -> u64 {
-        fn walk(dir: &Path) -> u64 {
-            let Ok(entries) = std::fs::read_dir(dir) else {
-                return 0;
-            };
-            entries
-                .flatten()
-                .map(|e| match e.metadata() {
-                    Ok(m) if m.is_dir() => walk(&e.path()),
-                    Ok(m) => m.len(),
-                    Err(_) => 0,
-                })
-                .sum()
-        }
-        walk(&self.upper())
+        crate::disk_usage::tree_bytes(&self.upper())
     }
 
     /// Unmounts and deletes everything the container wrote.

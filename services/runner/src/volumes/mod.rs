@@ -187,20 +187,7 @@ impl Volumes {
 
     /// Bytes the volume's files take, for prune's report; unreadable parts count as 0.
     pub fn size(&self, name: &str) -> u64 {
-        fn walk(dir: &Path) -> u64 {
-            let Ok(entries) = std::fs::read_dir(dir) else {
-                return 0;
-            };
-            entries
-                .flatten()
-                .map(|e| match e.metadata() {
-                    Ok(m) if m.is_dir() => walk(&e.path()),
-                    Ok(m) => m.len(),
-                    Err(_) => 0,
-                })
-                .sum()
-        }
-        walk(&self.data_path(name))
+        crate::disk_usage::tree_bytes(&self.data_path(name))
     }
 }
 
