@@ -20,6 +20,18 @@ pub struct Berthd {
     bridge: String,
     network_pool: String,
     extra: Vec<String>,
+    cgroups: CgroupView,
+}
+
+/// Which cgroup layout berthd sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CgroupView {
+    /// The host's, whatever it is.
+    Host,
+    /// Only the unified (v2) hierarchy at /sys/fs/cgroup, in a mount namespace of
+    /// berthd's own: a cgroup v2 host as most are today, on a hybrid machine. The v2
+    /// controllers are whatever the host has not bound to v1.
+    UnifiedOnly,
 }
 
 /// A bridge name and address unique to this process and call: tests run in parallel
@@ -87,18 +99,29 @@ fn own_cgroup() -> String {
         .unwrap_or_else(|| "/".to_owned())
 }
 
+/// The test process's cgroup in the unified hierarchy (`0::` of /proc/self/cgroup).
+fn own_unified_cgroup() -> String {
+    std::fs::read_to_string("/proc/self/cgroup")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("0::").map(str::to_owned))
+        .unwrap_or_else(|| "/".to_owned())
+}
+
 impl Drop for Berthd {
     fn drop(&mut self) {
         // Stop berthd first (its containers' monitors keep running: kill them via the
         // cgroup), then remove the parent in every hierarchy.
         self.process
             .signal_and_wait(nix::sys::signal::Signal::SIGTERM, Duration::from_secs(5));
+        let parent = self.cgroup_parent.trim_start_matches('/');
         if let Ok(hierarchies) = std::fs::read_dir("/sys/fs/cgroup") {
             for h in hierarchies.flatten() {
-                let dir = h.path().join(self.cgroup_parent.trim_start_matches('/'));
-                remove_cgroup_tree(&dir);
+                remove_cgroup_tree(&h.path().join(parent));
             }
         }
+        // A v2-only host has its one hierarchy at /sys/fs/cgroup itself.
+        remove_cgroup_tree(&Path::new("/sys/fs/cgroup").join(parent));
         unmount_below(self.dir.path());
         // The bridges and their NAT rules outlive berthd by design (as docker0 does); a
         // test's must not, whether it passed or not.
@@ -184,6 +207,11 @@ impl Berthd {
 
     /// Like [`Berthd::start`], with extra flags.
     pub fn start_with(extra: &[&str]) -> Self {
+        Self::start_in(CgroupView::Host, extra)
+    }
+
+    /// Like [`Berthd::start_with`], seeing the cgroups as `cgroups` says.
+    pub fn start_in(cgroups: CgroupView, extra: &[&str]) -> Self {
         let dir = tempfile::Builder::new()
             .prefix("berthd-")
             .tempdir()
@@ -193,7 +221,11 @@ impl Berthd {
             .file_name()
             .and_then(|n| n.to_str())
             .unwrap_or("berthd");
-        let cgroup_parent = format!("{}/{name}", own_cgroup().trim_end_matches('/'));
+        let own = match cgroups {
+            CgroupView::Host => own_cgroup(),
+            CgroupView::UnifiedOnly => own_unified_cgroup(),
+        };
+        let cgroup_parent = format!("{}/{name}", own.trim_end_matches('/'));
         let (bridge, bip) = unique_bridge();
         let network_pool = unique_network_pool();
         // A killed run of an earlier test process may have left networks in this range.
@@ -207,7 +239,7 @@ impl Berthd {
             format!("{network_pool},size=28"),
         ];
         all.extend(extra.iter().map(|s| s.to_string()));
-        let process = spawn_berthd(dir.path(), &cgroup_parent, &all);
+        let process = spawn_berthd(dir.path(), &cgroup_parent, &all, cgroups);
         Berthd {
             process,
             dir,
@@ -215,6 +247,7 @@ impl Berthd {
             bridge,
             network_pool,
             extra: all,
+            cgroups,
         }
     }
 
@@ -230,7 +263,12 @@ impl Berthd {
         self.process
             .signal_and_wait(nix::sys::signal::Signal::SIGKILL, Duration::from_secs(10));
         while_down();
-        self.process = spawn_berthd(self.dir.path(), &self.cgroup_parent, &self.extra);
+        self.process = spawn_berthd(
+            self.dir.path(),
+            &self.cgroup_parent,
+            &self.extra,
+            self.cgroups,
+        );
     }
 
     /// The Docker API socket.
@@ -251,6 +289,20 @@ impl Berthd {
         self.dir.path()
     }
 
+    /// Where this berthd's container cgroups are, in the hierarchy of `controller` as
+    /// this test process sees them (`""`: the unified one).
+    pub fn cgroup_dir(&self, controller: &str, id: &str) -> PathBuf {
+        let root = Path::new("/sys/fs/cgroup");
+        let hierarchy = match controller {
+            "" if root.join("unified").is_dir() => root.join("unified"),
+            "" => root.to_path_buf(),
+            c => root.join(c),
+        };
+        hierarchy
+            .join(self.cgroup_parent.trim_start_matches('/'))
+            .join(id)
+    }
+
     /// This berthd's bridge.
     pub fn bridge(&self) -> &str {
         &self.bridge
@@ -268,8 +320,24 @@ impl Berthd {
     }
 }
 
-fn spawn_berthd(dir: &Path, cgroup_parent: &str, extra: &[String]) -> ChildGuard {
-    let mut cmd = Command::new(binary("berthd"));
+fn spawn_berthd(
+    dir: &Path,
+    cgroup_parent: &str,
+    extra: &[String],
+    cgroups: CgroupView,
+) -> ChildGuard {
+    let mut cmd = match cgroups {
+        CgroupView::Host => Command::new(binary("berthd")),
+        CgroupView::UnifiedOnly => {
+            // The shell mounts the unified hierarchy over /sys/fs/cgroup in the new mount
+            // namespace, then becomes berthd, so the guard's pid is berthd's.
+            let mut cmd = Command::new(crate::require_tool("unshare", "util-linux"));
+            cmd.args(["--mount", "--propagation", "private", "sh", "-c"])
+                .arg(r#"mount -t cgroup2 none /sys/fs/cgroup && exec "$0" "$@""#)
+                .arg(binary("berthd"));
+            cmd
+        }
+    };
     cmd.arg("--data-root")
         .arg(dir.join("root"))
         .arg("-H")

@@ -13,8 +13,8 @@ mod nats;
 pub mod otlp;
 
 pub use berth_process::{
-    Berthd, remove_bridge, remove_bridges_within, spawn_service, spawn_service_with_env,
-    unique_bridge, unique_network_pool,
+    Berthd, CgroupView, remove_bridge, remove_bridges_within, spawn_service,
+    spawn_service_with_env, unique_bridge, unique_network_pool,
 };
 pub use binary::binary;
 pub use busybox::{BusyboxImage, busybox_archive};

@@ -52,9 +52,11 @@ impl CgroupStats {
                 pids_current: number(&dirs.read("pids", "pids.current").unwrap_or_default()),
                 pids_limit: limit(&dirs.read("pids", "pids.max").unwrap_or_default()),
             },
+            // A v2 host may leave the memory controller off (or bound to v1, on hybrid
+            // hosts): Docker then shows no memory figures rather than no stats.
             CgroupVersion::V2 => CgroupStats {
-                memory_usage: number(&dirs.read("", "memory.current")?),
-                memory_limit: limit(&dirs.read("", "memory.max")?),
+                memory_usage: number(&dirs.read("", "memory.current").unwrap_or_default()),
+                memory_limit: limit(&dirs.read("", "memory.max").unwrap_or_default()),
                 cpu_usage_ns: keyed(&dirs.read("", "cpu.stat")?, "usage_usec").unwrap_or(0) * 1000,
                 pids_current: number(&dirs.read("", "pids.current").unwrap_or_default()),
                 pids_limit: limit(&dirs.read("", "pids.max").unwrap_or_default()),
