@@ -16,6 +16,7 @@ mod console;
 mod exec;
 mod json_log;
 pub mod protocol;
+mod residency;
 mod supervisor;
 
 use std::io::Write;

@@ -142,7 +142,10 @@ impl Supervisor {
                     let line: Vec<u8> = c.inbuf.drain(..=nl).collect();
                     let rest = std::mem::take(&mut c.inbuf);
                     match serde_json::from_slice::<Request>(&line) {
-                        Ok(req) => self.request(idx, req),
+                        Ok(req) => {
+                            self.request(idx, req);
+                            crate::monitor::residency::trim();
+                        }
                         Err(e) => {
                             let c = &mut self.clients[idx];
                             c.reply(&Reply {

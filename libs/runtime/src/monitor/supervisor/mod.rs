@@ -170,6 +170,8 @@ impl Supervisor {
     /// Runs until the container has exited and every client got its answer.
     pub(super) fn run(mut self) -> Result<()> {
         self.reap();
+        // Creating the container was the biggest piece of one-off work.
+        crate::monitor::residency::trim();
         let mut finished_at: Option<Instant> = None;
         loop {
             if self.exit.is_none() && self.container_done() {
