@@ -4,30 +4,12 @@
 # ratios. The docker CLI's own start-up is part of berth's figure. Not a test: a
 # benchmark. Needs root, runc and podman (installed here when missing).
 set -euo pipefail
-cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-10}
-for pkg in runc podman; do command -v $pkg >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q $pkg; done
-cargo build --release -q -p berthd -p berth-runner
-cargo build --release -q -p berth-testkit --example busybox-image
-work=$(mktemp -d)
-bridge=bbench$$
-cleanup() {
-    kill "${berthd_pid:-}" 2>/dev/null || true
-    wait 2>/dev/null || true
-    # podman leaves its storage mounted; unmount everything below the work dir.
-    grep -F "$work" /proc/mounts | awk '{ print $2 }' | sort -r | xargs -r umount -l 2>/dev/null || true
-    rm -rf "$work" || true
-    bench/remove-bridge.sh "$bridge"
-}
-trap cleanup EXIT
-
-./target/release/examples/busybox-image "$work/busybox.tar" busybox:latest >/dev/null
-./target/release/berthd --data-root "$work/berth" -H "unix://$work/berth.sock" \
-    --bridge "$bridge" --bip 10.213.249.1/24 2>"$work/berthd.log" &
-berthd_pid=$!
-until grep -q "berthd is ready" "$work/berthd.log"; do kill -0 $berthd_pid; sleep 0.02; done
-docker=(docker -H "unix://$work/berth.sock")
-"${docker[@]}" load -q -i "$work/busybox.tar" >/dev/null
+BENCH_BIP=10.213.249.1/24
+source "$(dirname "$0")/common.sh"
+need runc
+start_berthd
+start_podman
 
 # runc: the same busybox root, a bundle with `true` and no terminal.
 mkdir -p "$work/bundle/rootfs"
@@ -43,28 +25,29 @@ json.dump(c, open("config.json", "w"))
 PY
 )
 
-# podman: its own store, runc, and a nofile limit this machine allows.
-mkdir -p "$work/podman-conf"
-cat >"$work/podman-conf/containers.conf" <<CONF
-[containers]
-default_ulimits = ["nofile=20000:20000"]
-[engine]
-runtime = "runc"
-CONF
-export CONTAINERS_CONF="$work/podman-conf/containers.conf"
-podman=(podman --root "$work/podman" --runroot "$work/podman-run" --storage-driver overlay)
-"${podman[@]}" load -q -i "$work/busybox.tar" >/dev/null 2>&1
-
-ms() { local s e; s=$(date +%s%N); "$@" >/dev/null 2>&1; e=$(date +%s%N); echo $(( (e - s) / 1000000 )); }
-median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
-b=() r=() p=()
+# A run that fails is no measurement: stop with its error rather than time it.
+ms() {
+    local s e
+    s=$(date +%s%N)
+    if ! "$@" >/dev/null 2>"$work/last-error"; then
+        echo "failed: $* ($(cat "$work/last-error"))" >&2
+        exit 1
+    fi
+    e=$(date +%s%N)
+    echo $(( (e - s) / 1000000 ))
+}
+b=() r=() p=() c=()
 for i in $(seq "$ROUNDS"); do
+    # The CLI's own floor: start-up plus one API round trip, no container.
+    c+=("$(ms "${docker[@]}" version --format '{{.Server.Version}}')")
     b+=("$(ms "${docker[@]}" run --rm busybox true)")
     r+=("$(ms runc run --bundle "$work/bundle" "bench-$$-$i")")
     p+=("$(ms "${podman[@]}" run --rm --network none busybox:latest true)")
 done
 bm=$(printf '%s\n' "${b[@]}" | median); rm_=$(printf '%s\n' "${r[@]}" | median); pm=$(printf '%s\n' "${p[@]}" | median)
+cm=$(printf '%s\n' "${c[@]}" | median)
 echo "docker run --rm busybox true via berth: median ${bm} ms over ${ROUNDS} runs"
 echo "runc run of the same root:              median ${rm_} ms"
 echo "podman run --rm busybox true:           median ${pm} ms"
+echo "docker version against berthd:          median ${cm} ms (the CLI alone, in berth's figure)"
 awk -v b="$bm" -v r="$rm_" -v p="$pm" 'BEGIN { printf "ratio berth/podman %.2f (target <= 0.25), berth/runc %.1f\n", b / p, b / r }'
