@@ -843,3 +843,38 @@ fn container_prune_removes_only_stopped_containers_the_filters_accept() {
     assert!(!ids("-a").contains(&created));
     docker_ok(&host, &["rm", "-f", &running]);
 }
+
+/// The runner watches every running container for its exit on its event loop, not with
+/// a blocked thread each: threads would cost memory per container and, past tokio's 512
+/// blocking threads, starve every other call.
+#[test]
+fn running_containers_hold_no_runner_thread_each() {
+    let berthd = Berthd::with_busybox();
+    let host = berthd.docker_host();
+    let threads = || {
+        std::fs::read_to_string(format!("/proc/{}/status", berthd.process.pid()))
+            .unwrap()
+            .lines()
+            .find_map(|l| l.strip_prefix("Threads:"))
+            .unwrap()
+            .trim()
+            .parse::<usize>()
+            .unwrap()
+    };
+    // One container first, so the pools every call uses exist already.
+    docker_ok(&host, &["run", "-d", "busybox", "sleep", "1000"]);
+    let before = threads();
+    for _ in 0..24 {
+        docker_ok(&host, &["run", "-d", "busybox", "sleep", "1000"]);
+    }
+    let after = threads();
+    assert!(
+        after < before + 8,
+        "24 more running containers took {} more threads ({before} -> {after})",
+        after - before
+    );
+    let ids = docker_ok(&host, &["ps", "-q"]);
+    let mut rm = vec!["rm", "-f"];
+    rm.extend(ids.lines());
+    docker_ok(&host, &rm);
+}

@@ -204,11 +204,7 @@ pub async fn wait(
     let _ = tx.send(Ok(accepted)).await;
     let this = c.clone();
     tokio::spawn(async move {
-        let id = record.id.clone();
-        let exit = {
-            let this = this.clone();
-            blocking(move || this.runtime.wait(&id, None).map_err(runtime_status)).await
-        };
+        let exit = this.exit_of(&record.id).await;
         let outcome = match exit {
             Ok(exit) => {
                 if record.auto_remove {

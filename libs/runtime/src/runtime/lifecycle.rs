@@ -3,6 +3,7 @@
 //! pause/resume go to libcontainer directly (freezer writes only); state and stats read
 //! files. None of these ever clones the process or changes its working directory.
 
+use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -15,7 +16,7 @@ use super::{ContainerState, Runtime, Status};
 use crate::cgroups::{self, CgroupDirs, CgroupStats};
 use crate::config::ExecConfig;
 use crate::error::{Error, Result};
-use crate::monitor::protocol::Request;
+use crate::monitor::protocol::{self, Reply, Request};
 use crate::state::{self, ContainerRecord, ExitRecord, files};
 
 fn load_container(dir: &Path, id: &str) -> Result<Container> {
@@ -79,6 +80,34 @@ impl Runtime {
                     .map_err(|e| Error::sys("signalling the container", e))
             }
             Err(e) => Err(e),
+        }
+    }
+
+    /// Asks the container's monitor to report its exit, without waiting for it: the
+    /// returned socket becomes readable when the container exits (or closes if the
+    /// monitor dies). An async caller waits for that readiness on its own reactor, then
+    /// calls [`Runtime::finish_wait`]: no thread is held per waiting container, however
+    /// many there are. `None` when there is no monitor to ask (the container has exited
+    /// already, or its monitor died): [`Runtime::wait`] then answers from the files.
+    pub fn start_wait(&self, id: &str) -> Result<Option<UnixStream>> {
+        let dir = self.existing(id)?;
+        let Ok(mut stream) = super::session::connect(&dir) else {
+            return Ok(None);
+        };
+        // A monitor that is just finishing may close the connection under the request.
+        Ok(protocol::write_request(&mut stream, &Request::Wait)
+            .is_ok()
+            .then_some(stream))
+    }
+
+    /// Reads the exit record from a socket of [`Runtime::start_wait`] that is readable,
+    /// or waits as [`Runtime::wait`] does when the monitor closed it without an answer.
+    pub fn finish_wait(&self, id: &str, mut stream: UnixStream) -> Result<ExitRecord> {
+        match protocol::read_reply(&mut stream) {
+            Ok(Reply {
+                exit: Some(exit), ..
+            }) => Ok(exit),
+            _ => self.wait(id, None),
         }
     }
 

@@ -131,18 +131,44 @@ impl Containers {
         let started = std::time::Instant::now();
         let run = self.run_endpoints(&id);
         tokio::spawn(async move {
-            let waiter = this.clone();
-            let wid = id.clone();
-            let exit = tokio::task::spawn_blocking(move || waiter.runtime.wait(&wid, None)).await;
+            let exit = this.exit_of(&id).await;
+            if let Err(e) = &exit {
+                tracing::warn!(container = %id, error = %e.message(), "lost track of the container's exit");
+            }
             if !run.is_empty() {
                 this.unplug_run(&id, Some(&run)).await;
             }
-            if let Ok(Ok(exit)) = exit {
+            if let Ok(exit) = exit {
                 this.report_exit(&id, exit.exit_code).await;
                 this.after_exit(&id, exit.exit_code, started.elapsed())
                     .await;
             }
         });
+    }
+
+    /// Waits for the container's exit. The wait is a socket on tokio's reactor, not a
+    /// blocked thread: a runner watches every container it runs, and a thread each
+    /// would cost memory per container and, past the blocking pool's 512 threads,
+    /// starve every other runtime call.
+    pub async fn exit_of(self: &Arc<Self>, id: &str) -> Result<berth_runtime::ExitRecord, Status> {
+        let (this, wid) = (self.clone(), id.to_owned());
+        let socket =
+            blocking(move || this.runtime.start_wait(&wid).map_err(runtime_status)).await?;
+        // Without an answerable socket the runtime's own wait reads the exit from the
+        // container's files (the monitor has finished, or died).
+        let answered = match socket {
+            Some(socket) => readable(socket).await.ok(),
+            None => None,
+        };
+        let (this, wid) = (self.clone(), id.to_owned());
+        blocking(move || {
+            match answered {
+                Some(socket) => this.runtime.finish_wait(&wid, socket),
+                None => this.runtime.wait(&wid, None),
+            }
+            .map_err(runtime_status)
+        })
+        .await
     }
 
     /// Sends the container's `die` event, once. The lock is held while the event goes
@@ -274,4 +300,36 @@ impl Containers {
         }
         Ok(())
     }
+}
+
+/// Returns `socket` once it has something to read (the monitor answered, or hung up),
+/// waiting on tokio's reactor. A peek makes sure, since readiness may be spurious and
+/// the read that follows blocks.
+async fn readable(
+    socket: std::os::unix::net::UnixStream,
+) -> std::io::Result<std::os::unix::net::UnixStream> {
+    use nix::sys::socket::{MsgFlags, recv};
+    use std::os::fd::AsRawFd as _;
+    socket.set_nonblocking(true)?;
+    let socket = tokio::net::UnixStream::from_std(socket)?;
+    loop {
+        socket.readable().await?;
+        let peeked = socket.try_io(tokio::io::Interest::READABLE, || {
+            let mut byte = [0u8; 1];
+            recv(
+                socket.as_raw_fd(),
+                &mut byte,
+                MsgFlags::MSG_PEEK | MsgFlags::MSG_DONTWAIT,
+            )
+            .map_err(std::io::Error::from)
+        });
+        match peeked {
+            Ok(_) => break,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    let socket = socket.into_std()?;
+    socket.set_nonblocking(false)?;
+    Ok(socket)
 }
