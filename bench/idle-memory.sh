@@ -5,44 +5,11 @@
 # and PSS (PSS shares the pages that every monitor maps from the same binary fairly) and
 # the ratio. Not a test: a benchmark. Needs root and podman (installed here when missing).
 set -euo pipefail
-cd "$(dirname "$0")/.."
 N=${N:-100}
-command -v podman >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q podman
-cargo build --release -q -p berthd -p berth-runner
-cargo build --release -q -p berth-testkit --example busybox-image
-work=$(mktemp -d)
-bridge=bmem$$
-cleanup() {
-    "${docker[@]}" rm -f $("${docker[@]}" ps -aq 2>/dev/null) >/dev/null 2>&1 || true
-    "${podman[@]}" rm -f -a -t 0 >/dev/null 2>&1 || true
-    kill "${berthd_pid:-}" 2>/dev/null || true
-    wait 2>/dev/null || true
-    grep -F "$work" /proc/mounts | awk '{ print $2 }' | sort -r | xargs -r umount -l 2>/dev/null || true
-    rm -rf "$work" || true
-    bench/remove-bridge.sh "$bridge"
-}
-trap cleanup EXIT
-
-./target/release/examples/busybox-image "$work/busybox.tar" busybox:latest >/dev/null
-./target/release/berthd --data-root "$work/berth" -H "unix://$work/berth.sock" \
-    --bridge "$bridge" --bip 10.214.0.1/22 2>"$work/berthd.log" &
-berthd_pid=$!
-until grep -q "berthd is ready" "$work/berthd.log"; do kill -0 $berthd_pid; sleep 0.02; done
-docker=(docker -H "unix://$work/berth.sock")
-"${docker[@]}" load -q -i "$work/busybox.tar" >/dev/null
-
-# nofile and nproc: podman's defaults exceed the hard limits root may set here (no
-# CAP_SYS_RESOURCE), and runc then fails every container.
-mkdir -p "$work/podman-conf"
-cat >"$work/podman-conf/containers.conf" <<CONF
-[containers]
-default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
-[engine]
-runtime = "runc"
-CONF
-export CONTAINERS_CONF="$work/podman-conf/containers.conf"
-podman=(podman --root "$work/podman" --runroot "$work/podman-run" --storage-driver overlay)
-"${podman[@]}" load -q -i "$work/busybox.tar" >/dev/null 2>&1
+BENCH_BIP=10.214.0.1/22
+source "$(dirname "$0")/common.sh"
+start_berthd
+start_podman
 
 # KiB of RSS and PSS summed over the given pids.
 kib() {
