@@ -30,26 +30,8 @@ struct Args {
         default_value = "unix:///run/berth/berth.sock"
     )]
     hosts: Vec<Host>,
-    /// The cgroup containers go under, as dockerd's --cgroup-parent (default: below
-    /// berthd's own cgroup).
-    #[arg(long, env = "BERTH_CGROUP_PARENT")]
-    cgroup_parent: Option<String>,
-    /// The bridge of the default network, as dockerd's --bridge.
-    #[arg(long, env = "BERTH_BRIDGE", default_value = "berth0")]
-    bridge: String,
-    /// The bridge's address and the subnet's prefix length, as dockerd's --bip.
-    #[arg(long, env = "BERTH_BIP", default_value = "172.30.0.1/16")]
-    bip: String,
-    /// Where user-defined networks get their subnets when `docker network create` names
-    /// none: BASE/PREFIX[,size=N], carved into /N subnets (default /24), skipping those
-    /// that overlap a network or a route of the host (dockerd's --default-address-pool).
-    #[arg(
-        long,
-        env = "BERTH_NETWORK_POOL",
-        default_value = "10.210.0.0/16",
-        value_parser = berth_network::SubnetPool::parse
-    )]
-    network_pool: berth_network::SubnetPool,
+    #[command(flatten)]
+    host: berth_runner::HostArgs,
     /// A label for this host, KEY=VALUE (repeatable), shown by `docker info`.
     #[arg(long = "label", value_parser = berth_daemon::parse_key_value)]
     labels: Vec<(String, String)>,
@@ -129,10 +111,7 @@ async fn main() -> anyhow::Result<()> {
         labels: args.labels.into_iter().collect(),
         heartbeat_interval: Duration::from_secs(5),
         image_store: image_store.clone(),
-        cgroup_parent: args.cgroup_parent.clone(),
-        bridge: args.bridge.clone(),
-        bip: args.bip.clone(),
-        network_pool: args.network_pool,
+        host: args.host.clone(),
         bus: bus.clone(),
     };
     services.spawn(async move {

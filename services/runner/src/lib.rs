@@ -47,15 +47,36 @@ pub struct Config {
     pub heartbeat_interval: Duration,
     /// The image store's gRPC address: where layers come from.
     pub image_store: Endpoint,
-    /// Where container cgroups go; by default below the runner's own cgroup.
-    pub cgroup_parent: Option<String>,
-    /// The bridge of the default network, and its address with the subnet's prefix
-    /// (dockerd's --bridge and --bip). Distinct per runner sharing a host.
-    pub bridge: String,
-    pub bip: String,
-    /// Where user-defined networks get their subnets (dockerd's --default-address-pool).
-    pub network_pool: berth_network::SubnetPool,
+    /// Where containers' cgroups and networks go on this host.
+    pub host: HostArgs,
     pub bus: Arc<dyn Bus>,
+}
+
+/// A runner's place on its host, as flags of both `berth-runner` and `berthd`: where
+/// container cgroups go, and the bridges and subnets of its networks. Runners sharing a
+/// host need distinct bridges, addresses and pools.
+#[derive(Debug, Clone, clap::Args)]
+pub struct HostArgs {
+    /// The cgroup containers go under, as dockerd's --cgroup-parent (default: below the
+    /// runner's own cgroup).
+    #[arg(long, env = "BERTH_CGROUP_PARENT")]
+    pub cgroup_parent: Option<String>,
+    /// The bridge of the default network, as dockerd's --bridge.
+    #[arg(long, env = "BERTH_BRIDGE", default_value = "berth0")]
+    pub bridge: String,
+    /// The bridge's address and the subnet's prefix length, as dockerd's --bip.
+    #[arg(long, env = "BERTH_BIP", default_value = "172.30.0.1/16")]
+    pub bip: String,
+    /// Where user-defined networks get their subnets when `docker network create` names
+    /// none: BASE/PREFIX[,size=N], carved into /N subnets (default /24), skipping those
+    /// that overlap a network or a route of the host (dockerd's --default-address-pool).
+    #[arg(
+        long,
+        env = "BERTH_NETWORK_POOL",
+        default_value = "10.210.0.0/16",
+        value_parser = berth_network::SubnetPool::parse
+    )]
+    pub network_pool: berth_network::SubnetPool,
 }
 
 /// Why a runner could not run.
@@ -88,9 +109,9 @@ pub async fn serve(config: Config, shutdown: CancellationToken) -> Result<(), Ru
     };
     let facts = HostFacts::read(std::path::Path::new("/"));
     let network_config = networks::NetworkConfig {
-        bridge: config.bridge.clone(),
-        bip: config.bip.clone(),
-        pool: config.network_pool,
+        bridge: config.host.bridge.clone(),
+        bip: config.host.bip.clone(),
+        pool: config.host.network_pool,
     };
     let networks = networks::Networks::open(&network_config, &config.data_root, config.bus.clone())
         .await
@@ -138,8 +159,9 @@ fn open_containers(
         path: root.to_owned(),
         message: e.to_string(),
     };
-    let runtime = berth_runtime::Runtime::new(root.join("runtime"), config.cgroup_parent.clone())
-        .map_err(|e| state_err(&e))?;
+    let runtime =
+        berth_runtime::Runtime::new(root.join("runtime"), config.host.cgroup_parent.clone())
+            .map_err(|e| state_err(&e))?;
     let snapshots =
         snapshots::Snapshots::open(&root.join("snapshots")).map_err(|e| state_err(&e))?;
     let records = containers::record::Records::open(&root.join("containers.redb"))

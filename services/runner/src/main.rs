@@ -31,25 +31,8 @@ struct Args {
         default_value = "tcp://127.0.0.1:7101"
     )]
     image_store: berth_rpc::Endpoint,
-    /// The cgroup containers go under (default: below the runner's own cgroup).
-    #[arg(long, env = "BERTH_CGROUP_PARENT")]
-    cgroup_parent: Option<String>,
-    /// The bridge of the default network (dockerd's --bridge).
-    #[arg(long, env = "BERTH_BRIDGE", default_value = "berth0")]
-    bridge: String,
-    /// The bridge's address and the subnet's prefix length (dockerd's --bip).
-    #[arg(long, env = "BERTH_BIP", default_value = "172.30.0.1/16")]
-    bip: String,
-    /// Where user-defined networks get their subnets when `docker network create` names
-    /// none: BASE/PREFIX[,size=N], carved into /N subnets (default /24), skipping those
-    /// that overlap a network or a route of the host (dockerd's --default-address-pool).
-    #[arg(
-        long,
-        env = "BERTH_NETWORK_POOL",
-        default_value = "10.210.0.0/16",
-        value_parser = berth_network::SubnetPool::parse
-    )]
-    network_pool: berth_network::SubnetPool,
+    #[command(flatten)]
+    host: berth_runner::HostArgs,
     /// Seconds between heartbeats.
     #[arg(long, env = "BERTH_HEARTBEAT_SECONDS", default_value_t = 5)]
     heartbeat_seconds: u64,
@@ -69,10 +52,7 @@ async fn main() -> anyhow::Result<()> {
         labels: args.labels.into_iter().collect(),
         heartbeat_interval: Duration::from_secs(args.heartbeat_seconds.max(1)),
         image_store: args.image_store,
-        cgroup_parent: args.cgroup_parent,
-        bridge: args.bridge,
-        bip: args.bip,
-        network_pool: args.network_pool,
+        host: args.host.clone(),
         bus: process.bus.clone(),
     };
     berth_runner::serve(config, process.shutdown.clone()).await?;
