@@ -9,7 +9,7 @@ use futures::StreamExt;
 use tonic::{Response, Status, Streaming};
 
 use crate::containers::{Containers, blocking, runtime_status};
-use crate::stdio::{Input, Output, pump};
+use crate::stdio::{ClientInput, Input, Output, pump};
 
 type Stream<T> = tonic::codegen::BoxStream<T>;
 
@@ -37,15 +37,11 @@ pub async fn attach(
     })
     .await?;
     let inputs = input.filter_map(|m| {
-        std::future::ready(match m.ok().and_then(|m| m.input) {
-            Some(In::Stdin(data)) => Some(Input::Stdin(data)),
-            Some(In::CloseStdin(_)) => Some(Input::CloseStdin),
-            Some(In::Resize(s)) => Some(Input::Resize {
-                width: s.width as u16,
-                height: s.height as u16,
-            }),
-            _ => None,
-        })
+        std::future::ready(
+            m.ok()
+                .and_then(|m| m.input)
+                .and_then(ClientInput::into_input),
+        )
     });
     let (this, id) = (c.clone(), record.id.clone());
     let resize = move |w, h| {

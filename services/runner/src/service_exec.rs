@@ -11,7 +11,7 @@ use futures::StreamExt;
 use tonic::{Response, Status, Streaming};
 
 use crate::containers::{Containers, blocking, runtime_status};
-use crate::stdio::{Input, Output, pump};
+use crate::stdio::{ClientInput, Output, pump};
 
 type Stream<T> = tonic::codegen::BoxStream<T>;
 
@@ -122,15 +122,11 @@ pub async fn start(
         }
     });
     let inputs = input.filter_map(|m| {
-        std::future::ready(match m.ok().and_then(|m| m.input) {
-            Some(In::Stdin(data)) => Some(Input::Stdin(data)),
-            Some(In::CloseStdin(_)) => Some(Input::CloseStdin),
-            Some(In::Resize(s)) => Some(Input::Resize {
-                width: s.width as u16,
-                height: s.height as u16,
-            }),
-            _ => None,
-        })
+        std::future::ready(
+            m.ok()
+                .and_then(|m| m.input)
+                .and_then(ClientInput::into_input),
+        )
     });
     let (this, container) = (c.clone(), exec.container.clone());
     let resize = move |w, h| {

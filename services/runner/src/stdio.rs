@@ -17,6 +17,32 @@ pub enum Input {
     Resize { width: u16, height: u16 },
 }
 
+/// An attach's or an exec's input message, which prost makes two types with the same
+/// variants; the header is no [`Input`].
+pub trait ClientInput {
+    fn into_input(self) -> Option<Input>;
+}
+
+macro_rules! client_input {
+    ($($message:ident),*) => {$(
+        impl ClientInput for berth_proto::v1::$message::Input {
+            fn into_input(self) -> Option<Input> {
+                use berth_proto::v1::$message::Input as In;
+                match self {
+                    In::Stdin(data) => Some(Input::Stdin(data)),
+                    In::CloseStdin(_) => Some(Input::CloseStdin),
+                    In::Resize(s) => Some(Input::Resize {
+                        width: s.width as u16,
+                        height: s.height as u16,
+                    }),
+                    In::Header(_) => None,
+                }
+            }
+        }
+    )*};
+}
+client_input!(attach_request, exec_start_request);
+
 /// What the process produced.
 #[derive(Debug)]
 pub enum Output {
