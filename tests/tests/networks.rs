@@ -512,3 +512,21 @@ fn networks_and_attachments_survive_a_crashed_berthd() {
     docker_ok(&host, &["rm", "-f", "kept", "new"]);
     docker_ok(&host, &["network", "rm", "keep"]);
 }
+
+#[test]
+fn a_renamed_container_is_found_by_its_new_name() {
+    let berthd = Berthd::with_busybox();
+    let host = berthd.docker_host();
+    docker_ok(&host, &["network", "create", "names"]);
+    sleeper(&host, "before", "names");
+    sleeper(&host, "peer", "names");
+    assert!(ping(&host, None, "peer", "before").0);
+    docker_ok(&host, &["rename", "before", "after"]);
+    // The peers' /etc/hosts is rewritten before the rename returns.
+    let (found, shown) = ping(&host, None, "peer", "after");
+    assert!(found, "{shown}");
+    let (found, shown) = ping(&host, None, "peer", "before");
+    assert!(!found, "the old name is gone: {shown}");
+    docker_ok(&host, &["rm", "-f", "after", "peer"]);
+    docker_ok(&host, &["network", "rm", "names"]);
+}

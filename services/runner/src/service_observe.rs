@@ -199,6 +199,8 @@ pub async fn rename(
     c.records
         .put(&record, &spec)
         .map_err(|e| Status::internal(e.to_string()))?;
+    drop(_names);
+    c.networks.renamed(c, &record.id).await;
     c.emit("rename", &record.id, &[]).await;
     Ok(Response::new(RenameContainerResponse {}))
 }

@@ -103,6 +103,21 @@ fn write_hosts(c: &Containers, record: &Record, all: &[Record], networks: &[Netw
 }
 
 impl Networks {
+    /// After `docker rename`: the peers of container `id` learn its new name.
+    pub async fn renamed(&self, c: &Containers, id: &str) {
+        let _changes = self.changes.lock().await;
+        let Ok(record) = c.find(id) else {
+            return;
+        };
+        let joined: Vec<NetworkRecord> = record
+            .networks
+            .iter()
+            .filter(|m| m.endpoint.is_some())
+            .filter_map(|m| self.find(&m.network_id).ok())
+            .collect();
+        self.refresh_hosts(c, &joined).await;
+    }
+
     /// Rewrites the /etc/hosts of every attached container on `changed`.
     pub(super) async fn refresh_hosts(&self, c: &Containers, changed: &[NetworkRecord]) {
         let (Ok(all), Ok(networks)) = (c.records.all(), self.store.all()) else {
