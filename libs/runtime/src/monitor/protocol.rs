@@ -107,11 +107,18 @@ pub fn read_reply(r: &mut impl Read) -> io::Result<Reply> {
     let mut line = Vec::new();
     let mut byte = [0u8; 1];
     loop {
-        if r.read(&mut byte)? == 0 {
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "the monitor closed the connection without a reply",
-            ));
+        match r.read(&mut byte) {
+            Ok(0) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the monitor closed the connection without a reply",
+                ));
+            }
+            Ok(_) => {}
+            // A signal handled by the caller's process (SIGCHLD, SIGWINCH) may cut the
+            // read short; the reply is still on its way.
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
         }
         if byte[0] == b'\n' {
             break;
@@ -130,6 +137,28 @@ pub fn read_reply(r: &mut impl Read) -> io::Result<Reply> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reply_survives_interrupted_reads() {
+        /// Hands out one byte per read, with a signal's EINTR before each.
+        struct Interrupting<'a>(&'a [u8], bool);
+        impl Read for Interrupting<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                self.1 = !self.1;
+                if self.1 {
+                    return Err(io::ErrorKind::Interrupted.into());
+                }
+                let Some((first, rest)) = self.0.split_first() else {
+                    return Ok(0);
+                };
+                buf[0] = *first;
+                self.0 = rest;
+                Ok(1)
+            }
+        }
+        let reply = read_reply(&mut Interrupting(b"{\"pid\":7}\n", false)).unwrap();
+        assert_eq!(reply.pid, Some(7));
+    }
 
     #[test]
     fn frames_round_trip() {
