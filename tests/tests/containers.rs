@@ -67,24 +67,28 @@ fn stdin_reaches_the_container_and_its_end_ends_it() {
     assert_eq!(String::from_utf8_lossy(&out.stdout), "HELLO\nWORLD\ndone\n");
 }
 
-#[test]
-fn a_terminal_works_with_run_it() {
-    let berthd = Berthd::with_busybox();
-    // `script` gives the CLI a real terminal, as a user's shell would.
-    let out = Command::new("script")
-        .args(["-qec"])
-        .arg(format!(
-            "docker -H {} run --rm -it busybox sh -c 'tty; echo exit-$((1+1))'",
-            berthd.docker_host()
-        ))
-        .arg("/dev/null")
+/// Runs a shell command line under `script`, which gives it a real terminal, as a
+/// user's shell would.
+fn in_terminal(command_line: &str) -> std::process::Output {
+    Command::new("script")
+        .args(["-qec", command_line, "/dev/null"])
         .env(
             "DOCKER_CONFIG",
             std::env::temp_dir().join("berth-test-docker-config"),
         )
         .stdin(Stdio::null())
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+#[test]
+fn a_terminal_works_with_run_it() {
+    let berthd = Berthd::with_busybox();
+    // `script` gives the CLI a real terminal, as a user's shell would.
+    let out = in_terminal(&format!(
+        "docker -H {} run --rm -it busybox sh -c 'tty; echo exit-$((1+1))'",
+        berthd.docker_host()
+    ));
     let shown = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{shown}");
     assert!(
@@ -107,19 +111,9 @@ fn terminals_take_the_size_of_the_clients() {
     );
     let report = r#"sh -c 'trap "stty size; exit 0" WINCH; s=$(stty size 2>/dev/null); [ -n "$s" ] && [ "$s" != "0 0" ] && { echo $s; exit; }; sleep 30 & wait; echo no resize came'"#;
     for how in ["run --rm -it busybox", "exec -it sized"] {
-        let out = Command::new("script")
-            .args(["-qec"])
-            .arg(format!(
-                "stty rows 33 cols 111; docker -H {host} {how} {report}"
-            ))
-            .arg("/dev/null")
-            .env(
-                "DOCKER_CONFIG",
-                std::env::temp_dir().join("berth-test-docker-config"),
-            )
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
+        let out = in_terminal(&format!(
+            "stty rows 33 cols 111; docker -H {host} {how} {report}"
+        ));
         let shown = String::from_utf8_lossy(&out.stdout);
         assert!(out.status.success(), "{how}: {}: {shown}", out.status);
         assert!(shown.contains("33 111"), "{how}: {shown:?}");
