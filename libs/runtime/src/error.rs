@@ -44,9 +44,9 @@ pub enum Error {
         hint: &'static str,
     },
 
-    /// The `berth-monitor` executable could not be found.
+    /// The `berth-monitor` (or `berth-spawn`) executable could not be found.
     #[error(
-        "cannot find the berth-monitor executable (looked at {0:?}): install it next to the runner binary or set BERTH_MONITOR to its path"
+        "cannot find the berth-monitor and berth-spawn executables (looked at {0:?}): install both next to the runner binary or set BERTH_MONITOR to the monitor's path (berth-spawn beside it)"
     )]
     MonitorNotFound(Vec<PathBuf>),
 
@@ -77,67 +77,33 @@ pub enum Error {
         message: String,
     },
 
-    /// A file or socket operation failed.
-    #[error("{context}: {source}")]
-    Io {
-        /// what berth was doing, with the path
-        context: String,
-        /// the OS error
-        #[source]
-        source: io::Error,
-    },
-
-    /// A system call failed.
-    #[error("{context}: {source}")]
-    Sys {
-        /// what berth was doing
-        context: String,
-        /// the errno
-        #[source]
-        source: nix::Error,
-    },
-
     /// The OCI spec could not be built (a berth bug when it happens: please report it).
     #[error("building the OCI runtime spec failed (a berth bug, please report it): {0}")]
     Spec(#[from] oci_spec::OciSpecError),
 
-    /// A state or protocol document could not be (de)serialised.
-    #[error("{context}: {source}")]
-    Json {
-        /// which document
-        context: String,
-        /// serde's error
-        #[source]
-        source: serde_json::Error,
-    },
+    /// A file, socket or system call failed, or a document could not be read: the
+    /// errors berth-runtime shares with berth-monitor, whose state files it reads.
+    #[error(transparent)]
+    Io(#[from] berth_monitor::Error),
 }
 
 /// berth-runtime's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
-    /// An [`Error::Io`] with a context line.
+    /// A failed file or socket operation, with a context line.
     pub fn io(context: impl Into<String>, source: io::Error) -> Self {
-        Error::Io {
-            context: context.into(),
-            source,
-        }
+        berth_monitor::Error::io(context, source).into()
     }
 
-    /// An [`Error::Sys`] with a context line.
+    /// A failed system call, with a context line.
     pub fn sys(context: impl Into<String>, source: nix::Error) -> Self {
-        Error::Sys {
-            context: context.into(),
-            source,
-        }
+        berth_monitor::Error::sys(context, source).into()
     }
 
-    /// An [`Error::Json`] with a context line.
+    /// A document that could not be (de)serialised, with a context line.
     pub fn json(context: impl Into<String>, source: serde_json::Error) -> Self {
-        Error::Json {
-            context: context.into(),
-            source,
-        }
+        berth_monitor::Error::json(context, source).into()
     }
 
     /// An [`Error::Container`] from any libcontainer error.
@@ -156,9 +122,6 @@ pub(crate) trait IoContext<T> {
 
 impl<T> IoContext<T> for io::Result<T> {
     fn ctx(self, context: impl FnOnce() -> String) -> Result<T> {
-        self.map_err(|source| Error::Io {
-            context: context(),
-            source,
-        })
+        self.map_err(|source| Error::io(context(), source))
     }
 }

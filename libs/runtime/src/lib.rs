@@ -5,9 +5,11 @@
 //!   seccomp, namespaces, cgroup limits, and Docker's create warnings.
 //! - [`cgroups`] knows the host's cgroup layout (v1, v2, hybrid), reads stats and removes
 //!   container cgroups.
-//! - [`monitor`] is `berth-monitor`, the small per-container process that creates the
-//!   container, owns its stdio and logs, reaps it, records its exit, serves attach/exec,
-//!   and outlives the runner.
+//! - [`berth_monitor`] (its own crate) is `berth-monitor`, the small per-container
+//!   process that owns the container's stdio and logs, reaps it, records its exit, serves
+//!   attach/exec, and outlives the runner.
+//! - [`spawn`] is `berth-spawn`, the short-lived helper the monitor runs to create, start
+//!   and exec through libcontainer.
 //! - [`Runtime`] is the blocking API the runner calls (from `spawn_blocking`).
 //!
 //! # Why youki's libcontainer
@@ -21,12 +23,13 @@
 //! without it a seccomp profile is silently ignored. Two consequences shape this crate:
 //!
 //! 1. libcontainer clones the calling process (and `chdir`s for socket paths), so it is
-//!    only ever called from the single-threaded monitor, never from the tokio runner.
+//!    only ever called from the single-threaded `berth-spawn`, never from the tokio runner
+//!    (whose [`Runtime`] only loads container state for pause, resume and delete).
 //! 2. Known libcontainer 0.7 differences are handled here, not hidden: it reads
 //!    `SCMP_CMP_MASKED_EQ` as `(arg & valueTwo) == value` (runc: `(arg & value) ==
 //!    valueTwo`), so berth's profile is written for libcontainer and
 //!    [`spec::seccomp::masked_eq_for_runc`] converts it for runc; its tenant (exec)
-//!    builder drops `linux.seccomp`, so the monitor installs the container's filter in
+//!    builder drops `linux.seccomp`, so berth-spawn installs the container's filter in
 //!    exec'd processes itself (setting no_new_privs to be allowed to); and it installs
 //!    seccomp too late when `noNewPrivileges` is `false` rather than absent, so berth
 //!    leaves it absent unless it is `true`.
@@ -40,13 +43,14 @@
 pub mod cgroups;
 pub mod config;
 pub mod error;
-pub mod monitor;
 mod runtime;
+pub mod spawn;
 pub mod spec;
 pub mod state;
 
+pub use berth_monitor::protocol::ExecConfig;
 pub use cgroups::CgroupStats;
-pub use config::{ContainerConfig, ExecConfig, LogConfig, NetworkMode, Resources, Ulimit};
+pub use config::{ContainerConfig, LogConfig, NetworkMode, Resources, Ulimit};
 pub use error::{Error, Result};
 pub use runtime::{
     ContainerHandle, ContainerState, Frame, MONITOR_BINARY, Runtime, Session, Status, StdinWriter,

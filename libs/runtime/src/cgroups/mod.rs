@@ -11,7 +11,7 @@ mod stats;
 use std::path::{Path, PathBuf};
 
 pub use cleanup::{remove, remove_tree};
-pub use stats::{CgroupStats, is_frozen, oom_kill_count};
+pub use stats::{CgroupStats, is_frozen, oom_counter, oom_kill_count};
 
 use crate::error::{Error, Result};
 

@@ -65,14 +65,19 @@ impl CgroupStats {
     }
 }
 
+/// The file whose `oom_kill` line counts the OOM killer's kills in this cgroup (`None`
+/// without a memory controller).
+pub fn oom_counter(dirs: &CgroupDirs) -> Option<std::path::PathBuf> {
+    match dirs.version {
+        CgroupVersion::V1 => dirs.dir("memory").map(|d| d.join("memory.oom_control")),
+        CgroupVersion::V2 => dirs.dir("").map(|d| d.join("memory.events")),
+    }
+}
+
 /// How many times the kernel's OOM killer killed a process of this cgroup (0 when the
 /// counter is unavailable).
 pub fn oom_kill_count(dirs: &CgroupDirs) -> u64 {
-    let text = match dirs.version {
-        CgroupVersion::V1 => dirs.read("memory", "memory.oom_control"),
-        CgroupVersion::V2 => dirs.read("", "memory.events"),
-    };
-    text.ok().and_then(|t| keyed(&t, "oom_kill")).unwrap_or(0)
+    oom_counter(dirs).map_or(0, |f| berth_monitor::oom_kill_count(&f))
 }
 
 /// Whether the cgroup is frozen (paused).

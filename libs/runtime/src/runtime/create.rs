@@ -16,9 +16,9 @@ use super::{ContainerHandle, Runtime};
 use crate::cgroups::{self, HostSupport};
 use crate::config::ContainerConfig;
 use crate::error::{Error, IoContext, Result};
-use crate::monitor::protocol::Reply;
 use crate::spec::{self, SpecContext};
-use crate::state::{self, MonitorSpec, files};
+use crate::state::{self, MonitorConfig, MonitorSpec, Sync, files};
+use berth_monitor::protocol::Reply;
 
 /// How long a monitor may take to create a container.
 const CREATE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -39,6 +39,10 @@ impl Runtime {
             return Err(super::find_monitor()
                 .err()
                 .unwrap_or_else(|| Error::MonitorNotFound(vec![self.monitor.clone()])));
+        }
+        let spawn = self.spawn_binary();
+        if !spawn.is_file() {
+            return Err(Error::MonitorNotFound(vec![spawn]));
         }
         let rootfs = std::fs::canonicalize(rootfs).ctx(|| {
             format!(
@@ -72,19 +76,28 @@ impl Runtime {
             hard_limit: spec::current_hard_limit,
         };
         let built = spec::build(config, &ctx)?;
-        state::write_json(&dir.join(files::SPEC), &built.spec)?;
+        // Durable: after a host crash, these two are what recreates the container.
+        state::write_json(&dir.join(files::SPEC), &built.spec, Sync::Durable)?;
         let log_path = config
             .log
             .path
             .clone()
             .unwrap_or_else(|| dir.join(files::LOG));
         let monitor_spec = MonitorSpec {
-            id: id.to_string(),
+            monitor: MonitorConfig {
+                id: id.to_string(),
+                log_path: log_path.clone(),
+                log_max_size: config.log.max_size,
+                log_max_file: config.log.max_file,
+                tty: config.tty,
+                open_stdin: config.open_stdin,
+                oom_counter: cgroups::oom_counter(&cgroups::CgroupDirs::new(&cgroups_path)),
+                spawn: self.spawn_binary(),
+            },
             config: config.clone(),
             cgroups_path: cgroups_path.clone(),
-            log_path: log_path.clone(),
         };
-        state::write_json(&dir.join(files::MONITOR_SPEC), &monitor_spec)?;
+        state::write_json(&dir.join(files::MONITOR_SPEC), &monitor_spec, Sync::Durable)?;
 
         let reply = self.spawn_monitor(dir)?;
         if let Some(message) = reply.error {

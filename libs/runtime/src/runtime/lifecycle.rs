@@ -13,11 +13,11 @@ use nix::unistd::Pid;
 
 use super::session::{Session, round_trip};
 use super::{ContainerState, Runtime, Status};
+use crate::ExecConfig;
 use crate::cgroups::{self, CgroupDirs, CgroupStats};
-use crate::config::ExecConfig;
 use crate::error::{Error, Result};
-use crate::monitor::protocol::{self, Reply, Request};
-use crate::state::{self, ContainerRecord, ExitRecord, files};
+use crate::state::{self, ContainerRecord, ExitRecord, RecordedStatus, files};
+use berth_monitor::protocol::{self, Reply, Request};
 
 fn load_container(dir: &Path, id: &str) -> Result<Container> {
     Container::load(dir.join(files::LIBCONTAINER_ROOT).join(id))
@@ -122,7 +122,7 @@ impl Runtime {
         }
         // No monitor (it finished, or died): watch the files and the process.
         loop {
-            if let Some(exit) = state::read_json::<ExitRecord>(&dir.join(files::EXIT))? {
+            if let Some(exit) = state::read_json_lenient::<ExitRecord>(&dir.join(files::EXIT))? {
                 return Ok(exit);
             }
             let st = self.state(id)?;
@@ -148,16 +148,30 @@ impl Runtime {
     pub fn state(&self, id: &str) -> Result<ContainerState> {
         let dir = self.existing(id)?;
         let spec = self.monitor_spec(id)?;
-        let record: Option<ContainerRecord> = state::read_json(&dir.join(files::STATE))?;
-        let exit: Option<ExitRecord> = state::read_json(&dir.join(files::EXIT))?;
+        // The monitor writes these without syncing: after a host crash either may be
+        // empty, and reads as absent.
+        let record: Option<ContainerRecord> = state::read_json_lenient(&dir.join(files::STATE))?;
+        let exit: Option<ExitRecord> = state::read_json_lenient(&dir.join(files::EXIT))?;
         let monitor_alive = monitor_alive(&dir);
-        let Some(record) = record else {
-            return Err(Error::Monitor {
-                id: id.into(),
-                message:
-                    "the container was never created (no state.json); delete it and create it again"
-                        .into(),
-            });
+        let record = match record {
+            Some(record) => record,
+            None if monitor_alive => {
+                return Err(Error::Monitor {
+                    id: id.into(),
+                    message: "the container is still being created; try again".into(),
+                });
+            }
+            // No monitor and no readable state: a create that died half-way or a host
+            // crash. Either way nothing runs; say exited, so it can be started anew.
+            None => ContainerRecord {
+                status: RecordedStatus::Exited,
+                pid: 0,
+                pid_start_time: 0,
+                monitor_pid: 0,
+                created_at: String::new(),
+                started_at: None,
+                tty: false,
+            },
         };
         let mut st = ContainerState {
             id: id.to_string(),

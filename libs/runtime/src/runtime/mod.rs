@@ -20,6 +20,8 @@ use crate::state::{MonitorSpec, files};
 
 /// The name of the monitor executable.
 pub const MONITOR_BINARY: &str = "berth-monitor";
+/// The name of the libcontainer helper the monitor runs; it lives beside the monitor.
+pub const SPAWN_BINARY: &str = "berth-spawn";
 
 /// Runs containers, each with its state under `<root>/<id>`.
 #[derive(Debug, Clone)]
@@ -154,6 +156,11 @@ impl Runtime {
     pub fn with_monitor(mut self, path: impl Into<PathBuf>) -> Self {
         self.monitor = path.into();
         self
+    }
+
+    /// `berth-spawn`, which lives beside the monitor executable.
+    fn spawn_binary(&self) -> PathBuf {
+        self.monitor.with_file_name(SPAWN_BINARY)
     }
 
     /// The state root.

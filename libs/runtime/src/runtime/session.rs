@@ -10,8 +10,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::error::{Error, IoContext, Result};
-use crate::monitor::protocol::{self, Reply, Request, stream};
 use crate::state::{ExitRecord, files};
+use berth_monitor::protocol::{self, Reply, Request, stream};
 
 /// Connects to the monitor of the container whose state directory is `dir`.
 pub(crate) fn connect(dir: &Path) -> std::io::Result<UnixStream> {
@@ -139,7 +139,7 @@ impl Session {
         Ok(StdinWriter { stream })
     }
 
-    /// The raw connection, for proxying: frames as described in [`crate::monitor::protocol`].
+    /// The raw connection, for proxying: frames as described in [`berth_monitor::protocol`].
     pub fn into_stream(self) -> UnixStream {
         self.stream
     }

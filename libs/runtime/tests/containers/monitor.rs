@@ -100,3 +100,24 @@ fn the_container_survives_the_death_of_its_starter() {
     assert_eq!(on_disk.exit_code, 7);
     env.runtime.delete(id, false).unwrap();
 }
+
+/// A container killed before it was ever started: the init dies while berth-spawn still
+/// waits to start it, and still reaches the monitor, which records the exit.
+#[test]
+fn a_container_killed_before_start_is_reaped_and_recorded() {
+    let mut env = TestEnv::new("unstarted");
+    let h = env.create(&TestEnv::config(&["sleep", "1000"]));
+    assert_eq!(env.runtime.state(&h.id).unwrap().status, Status::Created);
+    env.runtime.kill(&h.id, 9).unwrap();
+    let exit = env
+        .runtime
+        .wait(&h.id, Some(Duration::from_secs(20)))
+        .expect("the monitor records the exit of a container that never started");
+    assert_eq!(exit.exit_code, 137);
+    let st = env.runtime.state(&h.id).unwrap();
+    assert_eq!(st.status, Status::Exited);
+    assert!(
+        !std::path::Path::new(&format!("/proc/{}", h.pid)).exists(),
+        "the init was reaped"
+    );
+}

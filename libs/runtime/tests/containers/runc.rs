@@ -12,7 +12,7 @@ use berth_runtime::{ContainerConfig, Resources};
 
 use crate::support::TestEnv;
 
-const PROBE: &str = "echo '== env'; env | sort; echo '== mounts'; cat /proc/self/mounts; echo '== caps'; grep Cap /proc/self/status; \
+const PROBE: &str = "echo '== env'; env | sort; echo '== mounts'; cat /proc/self/mounts; echo '== caps'; grep -E 'Cap|SigIgn|SigBlk' /proc/self/status; \
 echo '== host'; hostname; echo '== id'; id; echo '== limits'; \
 cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/cpu/cpu.shares /sys/fs/cgroup/pids/pids.max 2>/dev/null || \
 cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/cpu.weight /sys/fs/cgroup/pids.max; \

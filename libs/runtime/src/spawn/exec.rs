@@ -1,29 +1,29 @@
-//! `docker exec` inside the monitor: a process that joins every namespace and the cgroup
-//! of the running container, through libcontainer's tenant builder (which clones, hence
-//! here, in the single-threaded monitor). The process gets the container's capabilities,
+//! `berth-spawn exec`: a process that joins every namespace and the cgroup of the running
+//! container, through libcontainer's tenant builder (which clones, hence here, in the
+//! single-threaded berth-spawn). The process gets the container's capabilities,
 //! rlimits and user unless told otherwise, and the container's seccomp profile:
 //! libcontainer's tenant builder drops `linux.seccomp`, so [`SeccompExecutor`] installs it
 //! right before exec, setting no_new_privs first when the filter needs it (capabilities
 //! are already dropped at that point). This module never touches the container's init.
 
-use std::os::fd::OwnedFd;
+use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 
+use berth_monitor::spawn::{self as protocol, SpawnReply};
 use libcontainer::container::builder::ContainerBuilder;
 use libcontainer::syscall::syscall::SyscallType;
 use libcontainer::workload::default::DefaultExecutor;
 use libcontainer::workload::{Executor, ExecutorError, ExecutorValidationError};
-use nix::fcntl::OFlag;
 use oci_spec::runtime::{LinuxSeccomp, Spec, UserBuilder};
 
-use super::console;
-use crate::config::ExecConfig;
-use crate::error::{Error, IoContext, Result};
+use crate::ExecConfig;
+use crate::error::{Error, Result};
 use crate::spec::{merge_env, user};
+use crate::state::{self, files};
 
 /// Runs the workload with the container's seccomp filter installed.
 #[derive(Clone)]
-pub struct SeccompExecutor {
+struct SeccompExecutor {
     profile: Option<LinuxSeccomp>,
 }
 
@@ -45,21 +45,8 @@ impl Executor for SeccompExecutor {
     }
 }
 
-/// The stdio of a running exec.
-#[derive(Debug)]
-pub enum ExecIo {
-    /// stdin write end (None: /dev/null), stdout and stderr read ends
-    Pipes {
-        stdin: Option<OwnedFd>,
-        stdout: OwnedFd,
-        stderr: OwnedFd,
-    },
-    /// the pty master
-    Tty(OwnedFd),
-}
-
 /// The OCI process of an exec: the container's, with the exec's overrides.
-pub fn exec_process(container: &Spec, cfg: &ExecConfig) -> Result<oci_spec::runtime::Process> {
+fn exec_process(container: &Spec, cfg: &ExecConfig) -> Result<oci_spec::runtime::Process> {
     if cfg.args.is_empty() {
         return Err(Error::InvalidConfig(
             "exec needs a command: pass the program and its arguments".into(),
@@ -98,75 +85,58 @@ pub fn exec_process(container: &Spec, cfg: &ExecConfig) -> Result<oci_spec::runt
     Ok(process)
 }
 
-fn pipe() -> Result<(OwnedFd, OwnedFd)> {
-    nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| Error::sys("creating a pipe", e))
-}
-
-/// Starts an exec in container `id` whose libcontainer state lives under `lc_root`; `n`
-/// makes its temporary file names unique within `state_dir`.
-pub fn spawn(
-    id: &str,
+/// Reads the exec configuration from `control`, starts the process in the container of
+/// `state_dir` with the stdio berth-monitor passed (or its console socket), and answers
+/// the process's pid.
+pub(super) fn run(
     state_dir: &Path,
-    lc_root: &Path,
-    container: &Spec,
-    cfg: &ExecConfig,
-    n: u64,
-) -> Result<(nix::unistd::Pid, ExecIo)> {
-    let process = exec_process(container, cfg)?;
-    let process_path = state_dir.join(format!("exec-{n}.json"));
-    crate::state::write_json(&process_path, &process)?;
-    let console_path = console::socket_path(&state_dir.join(format!("exec-{n}.sock")));
+    console: Option<&Path>,
+    control: &mut UnixStream,
+) -> Result<()> {
+    let line =
+        protocol::read_line(control).map_err(|e| Error::io("reading the exec configuration", e))?;
+    let cfg: ExecConfig = serde_json::from_slice(&line)
+        .map_err(|e| Error::json("reading the exec configuration", e))?;
+    let container: Spec = state::read_json(&state_dir.join(files::SPEC))?
+        .ok_or_else(|| Error::InvalidConfig("the container's config.json is gone".into()))?;
+    let id = super::monitor_config(state_dir)?.id;
+    let process = exec_process(&container, &cfg)?;
+    // libcontainer takes the process as a file; it lives only until the build returns.
+    let process_path = state_dir.join(format!(".exec-{}.json", std::process::id()));
+    state::write_json(&process_path, &process, state::Sync::Volatile)?;
 
-    let mut builder = ContainerBuilder::new(id.to_string(), SyscallType::default())
-        .with_root_path(lc_root)
+    let lc_root = state_dir.join(files::LIBCONTAINER_ROOT);
+    let mut builder = ContainerBuilder::new(id, SyscallType::default())
+        .with_root_path(&lc_root)
         .map_err(|e| Error::container("opening the container state", e))?
         .with_executor(SeccompExecutor {
             profile: container.linux().as_ref().and_then(|l| l.seccomp().clone()),
         });
-    let mut parent_ends = None;
-    let mut listener = None;
-    if cfg.tty {
-        listener = Some(console::listen(&console_path)?);
-        builder = builder.with_console_socket(Some(&console_path));
-    } else {
-        let (out_r, out_w) = pipe()?;
-        let (err_r, err_w) = pipe()?;
-        let stdin_w = if cfg.attach_stdin {
-            let (in_r, in_w) = pipe()?;
-            builder = builder.with_stdin(in_r);
-            Some(in_w)
-        } else {
-            let null = std::fs::File::open("/dev/null").ctx(|| "opening /dev/null".into())?;
-            builder = builder.with_stdin(OwnedFd::from(null));
-            None
-        };
-        builder = builder.with_stdout(out_w).with_stderr(err_w);
-        parent_ends = Some((stdin_w, out_r, err_r));
-    }
-
-    let result = super::with_sigchld_unblocked(|| {
-        builder
-            .as_tenant()
-            .with_process(Some(&process_path))
-            .with_detach(true)
-            .build()
-    });
+    builder = match console {
+        Some(path) => builder.with_console_socket(Some(path)),
+        None => {
+            let [stdin, stdout, stderr] = super::inherited_stdio();
+            builder
+                .with_stdin(stdin)
+                .with_stdout(stdout)
+                .with_stderr(stderr)
+        }
+    };
+    let result = builder
+        .as_tenant()
+        .with_process(Some(&process_path))
+        .with_detach(true)
+        .build();
     let _ = std::fs::remove_file(&process_path);
     let pid = result.map_err(|e| Error::container("starting the exec process", e))?;
-    let io = match (listener, parent_ends) {
-        (Some(l), _) => {
-            let master = console::receive_master(&l);
-            let _ = std::fs::remove_file(&console_path);
-            ExecIo::Tty(master?)
-        }
-        (None, Some((stdin, stdout, stderr))) => ExecIo::Pipes {
-            stdin,
-            stdout,
-            stderr,
+    protocol::answer(
+        control,
+        &SpawnReply {
+            pid: Some(pid.as_raw()),
+            error: None,
         },
-        (None, None) => unreachable!("either a console or pipes were set up"),
-    };
-    Ok((pid, io))
+    )
+    .map_err(|e| Error::io("answering berth-monitor", e))
 }
 
 #[cfg(test)]

@@ -1,43 +1,28 @@
-//! `berth-monitor`: the small per-container supervisor (conmon's job, without tokio).
-//! Started by [`crate::Runtime::create`] as `berth-monitor --ready-fd 3 <state-dir>`, it
-//! daemonises (double fork + setsid, so the container outlives a runner restart or
-//! SIGKILL), becomes a child subreaper, creates the container through libcontainer (which
-//! clones the caller: this process is single-threaded on purpose), reports "created" (or
-//! the error) on the ready pipe, then runs a poll(2) loop that owns the container's stdio
-//! (pipes, or a pty with `tty`), writes the json-file log, serves `monitor.sock`
-//! (start, signal, resize, attach, wait, exec), reaps, and writes `exit.json` (exit code
-//! and OOM kill) atomically before it exits.
-//!
-//! Must never: start threads (libcontainer forks this process), block on a client (a slow
-//! attach client is dropped, never waited for), or hold more than small fixed buffers per
-//! connection (the target is < 1 MiB RSS per container).
-
-mod console;
-mod exec;
-mod json_log;
-pub mod protocol;
-mod residency;
-mod supervisor;
+//! The monitor's life before its loop: started by berth-runtime as `berth-monitor
+//! --ready-fd 3 <state-dir>`, it daemonises (double fork + setsid, so the container
+//! outlives a runner restart or SIGKILL), becomes a child subreaper, has `berth-spawn`
+//! create the container with the stdio it holds (pipes, or a console socket for `tty`),
+//! reports "created" (or the error) on the ready pipe, then hands over to the supervisor.
 
 use std::io::Write;
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
-use libcontainer::container::builder::ContainerBuilder;
-use libcontainer::syscall::syscall::SyscallType;
 use nix::fcntl::OFlag;
-use nix::sys::signal::{SigSet, SigmaskHow, Signal, sigprocmask};
+use nix::sys::signal::Signal;
 use nix::unistd::{ForkResult, fork, setsid};
 
-pub use json_log::{JsonFileLog, Stream, encode_entry};
-
+use crate::console;
 use crate::error::{Error, IoContext, Result};
-use crate::state::{self, ContainerRecord, MonitorSpec, RecordedStatus, files};
-use protocol::Reply;
+use crate::json_log::JsonFileLog;
+use crate::protocol::Reply;
+use crate::spawn::{Action, ChildStdio, Spawner};
+use crate::state::{self, ContainerRecord, MonitorConfig, RecordedStatus, Sync, files};
+use crate::supervisor;
 
 /// The container's stdio as the monitor holds it.
 #[derive(Debug)]
-enum ContainerIo {
+pub(crate) enum ContainerIo {
     /// stdin write end (None: /dev/null), stdout and stderr read ends
     Pipes {
         stdin: Option<OwnedFd>,
@@ -82,17 +67,6 @@ fn report(ready: &mut Option<OwnedFd>, reply: &Reply) {
     }
 }
 
-/// Runs `f` with SIGCHLD unblocked, so the processes libcontainer clones inside it do not
-/// inherit a blocked SIGCHLD (the monitor itself takes it through a signalfd).
-pub(crate) fn with_sigchld_unblocked<T>(f: impl FnOnce() -> T) -> T {
-    let mut set = SigSet::empty();
-    set.add(Signal::SIGCHLD);
-    let _ = sigprocmask(SigmaskHow::SIG_UNBLOCK, Some(&set), None);
-    let out = f();
-    let _ = sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), None);
-    out
-}
-
 fn daemonise(state_dir: &Path) -> Result<()> {
     // SAFETY: the monitor is single-threaded here (nothing has spawned a thread yet), so
     // the child may run arbitrary code after fork.
@@ -125,7 +99,7 @@ fn daemonise(state_dir: &Path) -> Result<()> {
     Ok(())
 }
 
-fn pipe() -> Result<(OwnedFd, OwnedFd)> {
+pub(crate) fn pipe() -> Result<(OwnedFd, OwnedFd)> {
     nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| Error::sys("creating a pipe", e))
 }
 
@@ -133,8 +107,7 @@ fn run(state_dir: &Path, mut ready: Option<OwnedFd>) -> Result<()> {
     let state_dir =
         std::fs::canonicalize(state_dir).ctx(|| format!("finding {}", state_dir.display()))?;
     daemonise(&state_dir)?;
-    let result = create(&state_dir);
-    match result {
+    match create(&state_dir) {
         Ok(sup) => {
             let pid = sup.init_pid();
             report(
@@ -165,43 +138,38 @@ fn create(state_dir: &Path) -> Result<supervisor::Supervisor> {
     state::write_atomic(
         &state_dir.join(files::MONITOR_PID),
         std::process::id().to_string().as_bytes(),
+        Sync::Volatile,
     )?;
-    let spec: MonitorSpec =
-        state::read_json(&state_dir.join(files::MONITOR_SPEC))?.ok_or_else(|| Error::Monitor {
-            id: String::new(),
-            message: format!("no {} in {}", files::MONITOR_SPEC, state_dir.display()),
+    let config: MonitorConfig = state::read_json(&state_dir.join(files::MONITOR_SPEC))?
+        .ok_or_else(|| {
+            Error::InvalidConfig(format!(
+                "no {} in {}",
+                files::MONITOR_SPEC,
+                state_dir.display()
+            ))
         })?;
     let lc_root = state_dir.join(files::LIBCONTAINER_ROOT);
     std::fs::create_dir_all(&lc_root).ctx(|| format!("creating {}", lc_root.display()))?;
-    let log = JsonFileLog::open(
-        &spec.log_path,
-        spec.config.log.max_size,
-        spec.config.log.max_file,
-    )?;
+    let log = JsonFileLog::open(&config.log_path, config.log_max_size, config.log_max_file)?;
 
-    let mut builder = ContainerBuilder::new(spec.id.clone(), SyscallType::default())
-        .validate_id()
-        .map_err(|e| Error::InvalidConfig(format!("container id {:?}: {e}", spec.id)))?
-        .with_root_path(&lc_root)
-        .map_err(|e| Error::container("opening the state root", e))?;
     let console_path = console::socket_path(&state_dir.join("console.sock"));
-    let (io, listener) = if spec.config.tty {
+    let (io, listener, stdio) = if config.tty {
         let l = console::listen(&console_path)?;
-        builder = builder.with_console_socket(Some(&console_path));
-        (ContainerIo::Tty(None), Some(l))
+        (
+            ContainerIo::Tty(None),
+            Some(l),
+            ChildStdio::Console(console_path.clone()),
+        )
     } else {
         let (out_r, out_w) = pipe()?;
         let (err_r, err_w) = pipe()?;
-        let stdin = if spec.config.open_stdin {
+        let (stdin, child_stdin) = if config.open_stdin {
             let (in_r, in_w) = pipe()?;
-            builder = builder.with_stdin(in_r);
-            Some(in_w)
+            (Some(in_w), in_r)
         } else {
             let null = std::fs::File::open("/dev/null").ctx(|| "opening /dev/null".into())?;
-            builder = builder.with_stdin(OwnedFd::from(null));
-            None
+            (None, OwnedFd::from(null))
         };
-        builder = builder.with_stdout(out_w).with_stderr(err_w);
         (
             ContainerIo::Pipes {
                 stdin,
@@ -209,17 +177,18 @@ fn create(state_dir: &Path) -> Result<supervisor::Supervisor> {
                 stderr: Some(err_r),
             },
             None,
+            ChildStdio::Pipes([child_stdin, out_w, err_w]),
         )
     };
 
-    let built = with_sigchld_unblocked(|| {
-        builder
-            .as_init(state_dir)
-            .with_systemd(false)
-            .with_detach(true)
-            .build()
-    });
-    let container = built.map_err(|e| Error::container("creating the container", e))?;
+    let mut creator = Spawner::run(&config.spawn, Action::Create, state_dir, stdio)?;
+    let pid = match creator.reply("creating the container") {
+        Ok(pid) => pid,
+        Err(e) => {
+            let _ = std::fs::remove_file(&console_path);
+            return Err(e);
+        }
+    };
     let io = match (io, listener) {
         (ContainerIo::Tty(_), Some(l)) => {
             let master = console::receive_master(&l);
@@ -228,7 +197,6 @@ fn create(state_dir: &Path) -> Result<supervisor::Supervisor> {
         }
         (io, _) => io,
     };
-    let pid = container.pid().map(|p| p.as_raw()).unwrap_or(0);
     let record = ContainerRecord {
         status: RecordedStatus::Created,
         pid,
@@ -236,11 +204,8 @@ fn create(state_dir: &Path) -> Result<supervisor::Supervisor> {
         monitor_pid: std::process::id() as i32,
         created_at: state::now_rfc3339_nano(),
         started_at: None,
-        tty: spec.config.tty,
+        tty: config.tty,
     };
-    state::write_json(&state_dir.join(files::STATE), &record)?;
-    // libcontainer's create allocates a lot once; give it back to the kernel.
-    // SAFETY: malloc_trim only releases free heap memory; no pointer is invalidated.
-    unsafe { libc::malloc_trim(0) };
-    supervisor::Supervisor::new(state_dir.to_path_buf(), spec, container, io, log, record)
+    state::write_json(&state_dir.join(files::STATE), &record, Sync::Volatile)?;
+    supervisor::Supervisor::new(state_dir.to_path_buf(), config, creator, io, log, record)
 }

@@ -1,8 +1,8 @@
 //! Moving bytes: container and exec output to the log and to clients, client input to
 //! stdin, accepting connections, and reaping children. Never blocks.
 
-use crate::monitor::json_log::Stream;
-use crate::monitor::protocol::{self, Reply, Request, stream};
+use crate::json_log::Stream;
+use crate::protocol::{self, Reply, Request, stream};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 use std::collections::VecDeque;
@@ -144,7 +144,7 @@ impl Supervisor {
                     match serde_json::from_slice::<Request>(&line) {
                         Ok(req) => {
                             self.request(idx, req);
-                            crate::monitor::residency::trim();
+                            crate::residency::trim();
                         }
                         Err(e) => {
                             let c = &mut self.clients[idx];

@@ -1,13 +1,12 @@
 //! Answers the control protocol (start, signal, resize, attach, wait, exec) and writes
 //! the exit record. Never touches another container than its own.
 
-use crate::cgroups::{CgroupDirs, oom_kill_count};
+use crate::console;
 use crate::error::{Error, Result};
-use crate::monitor::console;
-use crate::monitor::exec::{self, ExecIo};
-use crate::monitor::json_log::Stream;
-use crate::monitor::protocol::{Reply, Request, stream};
-use crate::state::{self, ExitRecord, RecordedStatus, files};
+use crate::json_log::Stream;
+use crate::protocol::{ExecConfig, Reply, Request, stream};
+use crate::spawn::{Action, ChildStdio, Spawner};
+use crate::state::{self, ExitRecord, RecordedStatus, Sync, files};
 use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 
@@ -90,12 +89,24 @@ impl Supervisor {
                 hint: "only a created container can be started; create it again",
             });
         }
-        self.container
-            .start()
-            .map_err(|e| Error::container("starting the container", e))?;
+        let Some(mut creator) = self.creator.take() else {
+            return Err(Error::InvalidState {
+                id: self.spec.id.clone(),
+                state: "no longer startable".into(),
+                hint: "its creator is gone (the container died before start); create it again",
+            });
+        };
+        // berth-spawn starts it, answers and exits; the container's init is then
+        // re-parented to this monitor.
+        creator.send(crate::spawn::START)?;
+        creator.reply("starting the container")?;
         self.record.status = RecordedStatus::Running;
         self.record.started_at = Some(state::now_rfc3339_nano());
-        state::write_json(&self.state_dir.join(files::STATE), &self.record)
+        state::write_json(
+            &self.state_dir.join(files::STATE),
+            &self.record,
+            Sync::Volatile,
+        )
     }
 
     pub(super) fn signal(&mut self, signal: i32) -> Result<()> {
@@ -132,7 +143,7 @@ impl Supervisor {
         console::resize(master, width, height)
     }
 
-    pub(super) fn exec(&mut self, idx: usize, cfg: &crate::config::ExecConfig) -> Result<Pid> {
+    pub(super) fn exec(&mut self, idx: usize, cfg: &ExecConfig) -> Result<Pid> {
         if self.record.status != RecordedStatus::Running || self.init_exit.is_some() {
             return Err(Error::InvalidState {
                 id: self.spec.id.clone(),
@@ -140,39 +151,75 @@ impl Supervisor {
                 hint: "start the container first",
             });
         }
+        if cfg.args.is_empty() {
+            return Err(Error::InvalidConfig(
+                "exec needs a command: pass the program and its arguments".into(),
+            ));
+        }
         let n = self.next_id;
         self.next_id += 1;
-        let lc_root = self.state_dir.join(files::LIBCONTAINER_ROOT);
-        let (pid, io) = exec::spawn(&self.spec.id, &self.state_dir, &lc_root, &self.oci, cfg, n)?;
-        // SAFETY: malloc_trim only releases free heap memory; no pointer is invalidated.
-        unsafe { libc::malloc_trim(0) };
-        let (out, tty, stdin_fd) = match io {
-            ExecIo::Pipes {
-                stdin,
-                stdout,
-                stderr,
-            } => ([Some(stdout), Some(stderr)], None, stdin),
-            ExecIo::Tty(master) => ([None, None], Some(master), None),
+        let (stdio, listener, console_path, (out, tty, stdin_fd)) = if cfg.tty {
+            let path = console::socket_path(&self.state_dir.join(format!("exec-{n}.sock")));
+            let l = console::listen(&path)?;
+            (
+                ChildStdio::Console(path.clone()),
+                Some(l),
+                Some(path),
+                ([None, None], None, None),
+            )
+        } else {
+            let (out_r, out_w) = crate::daemon::pipe()?;
+            let (err_r, err_w) = crate::daemon::pipe()?;
+            let (stdin_w, child_stdin) = if cfg.attach_stdin {
+                let (in_r, in_w) = crate::daemon::pipe()?;
+                (Some(in_w), in_r)
+            } else {
+                let null = std::fs::File::open("/dev/null")
+                    .map_err(|e| Error::io("opening /dev/null", e))?;
+                (None, std::os::fd::OwnedFd::from(null))
+            };
+            (
+                ChildStdio::Pipes([child_stdin, out_w, err_w]),
+                None,
+                None,
+                ([Some(out_r), Some(err_r)], None, stdin_w),
+            )
         };
-        for fd in out
-            .iter()
-            .flatten()
-            .chain(tty.iter())
-            .chain(stdin_fd.iter())
-        {
-            set_nonblocking(fd);
-        }
+        let spawned = Spawner::run(&self.spec.spawn, Action::Exec, &self.state_dir, stdio)
+            .and_then(|mut spawner| {
+                let mut line = serde_json::to_vec(cfg)
+                    .map_err(|e| Error::json("encoding the exec configuration", e))?;
+                line.push(b'\n');
+                spawner.send(&line)?;
+                spawner.reply("starting the exec process")
+            });
+        let pid = match spawned {
+            Ok(pid) => Pid::from_raw(pid),
+            Err(e) => {
+                if let Some(p) = &console_path {
+                    let _ = std::fs::remove_file(p);
+                }
+                return Err(e);
+            }
+        };
+        let tty = match (listener, tty) {
+            (Some(l), _) => {
+                let master = console::receive_master(&l);
+                if let Some(p) = &console_path {
+                    let _ = std::fs::remove_file(p);
+                }
+                Some(master?)
+            }
+            (None, tty) => tty,
+        };
+        nonblocking_stdio(&out, tty.as_ref(), stdin_fd.as_ref());
         self.clients[idx].role = Role::Exec(pid);
         self.execs.push(ExecProc {
             pid,
             client: Some(self.clients[idx].id),
             out,
             tty,
-            stdin: Stdin {
-                fd: stdin_fd,
-                queue: Vec::new(),
-                close_when_flushed: false,
-            },
+            stdin: Stdin::new(stdin_fd),
             exit: None,
         });
         // A process that exited before we listened for it.
@@ -208,17 +255,26 @@ impl Supervisor {
         let code = self.init_exit.map(|(c, _)| c).unwrap_or(-1);
         let _ = self.log.finish(Stream::Stdout);
         let _ = self.log.finish(Stream::Stderr);
-        let oom = oom_kill_count(&CgroupDirs::new(&self.spec.cgroups_path)) > 0;
+        let oom = self
+            .spec
+            .oom_counter
+            .as_deref()
+            .is_some_and(|f| crate::oom_kill_count(f) > 0);
         let exit = ExitRecord {
             exit_code: code,
             oom_killed: oom,
             finished_at: state::now_rfc3339_nano(),
         };
-        if let Err(e) = state::write_json(&self.state_dir.join(files::EXIT), &exit) {
+        if let Err(e) = state::write_json(&self.state_dir.join(files::EXIT), &exit, Sync::Volatile)
+        {
             eprintln!("berth-monitor: {e}");
         }
         self.record.status = RecordedStatus::Exited;
-        let _ = state::write_json(&self.state_dir.join(files::STATE), &self.record);
+        let _ = state::write_json(
+            &self.state_dir.join(files::STATE),
+            &self.record,
+            Sync::Volatile,
+        );
         let payload = serde_json::to_vec(&exit).unwrap_or_default();
         for c in &mut self.clients {
             match c.role {

@@ -10,8 +10,25 @@ use std::io::{self, Read, Write};
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::ExecConfig;
 use crate::state::ExitRecord;
+
+/// A process to run inside a running container (`docker exec`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ExecConfig {
+    /// Command and arguments.
+    pub args: Vec<String>,
+    /// Extra `KEY=value` entries; they override the container's.
+    pub env: Vec<String>,
+    /// `--user`; empty means the container's user.
+    pub user: String,
+    /// `--workdir`; empty means the container's working directory.
+    pub working_dir: String,
+    /// Allocate a pseudo terminal.
+    pub tty: bool,
+    /// Pass stdin through (`-i`); otherwise stdin is /dev/null.
+    pub attach_stdin: bool,
+}
 
 /// Frame stream ids.
 pub mod stream {

@@ -1,4 +1,4 @@
-//! Pseudo-terminal plumbing for the monitor: the console socket libcontainer sends a pty
+//! Pseudo-terminal plumbing for the monitor: the console socket a container sends its pty
 //! master through (SCM_RIGHTS), and window resizing. Never opens a terminal itself.
 
 use std::io::IoSliceMut;
@@ -58,9 +58,9 @@ pub fn receive_master(listener: &UnixListener) -> Result<OwnedFd> {
             return Ok(unsafe { OwnedFd::from_raw_fd(*fd) });
         }
     }
-    Err(Error::Monitor {
-        id: String::new(),
-        message: "libcontainer sent no pty master on the console socket".into(),
+    Err(Error::Spawn {
+        context: "receiving the terminal".into(),
+        message: "the container sent no pty master on the console socket".into(),
     })
 }
 

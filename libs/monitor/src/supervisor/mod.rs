@@ -9,11 +9,11 @@ mod endpoints;
 mod io;
 mod requests;
 
+use crate::daemon::ContainerIo;
 use crate::error::{Error, IoContext, Result};
-use crate::monitor::ContainerIo;
-use crate::monitor::json_log::{JsonFileLog, Stream};
-use crate::state::{self, ContainerRecord, ExitRecord, MonitorSpec, files};
-use libcontainer::container::Container;
+use crate::json_log::{JsonFileLog, Stream};
+use crate::spawn::Spawner;
+use crate::state::{ContainerRecord, ExitRecord, MonitorConfig, files};
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::signal::{SigSet, Signal};
@@ -59,9 +59,9 @@ enum Target {
 /// The running monitor of one container.
 pub(super) struct Supervisor {
     state_dir: PathBuf,
-    spec: MonitorSpec,
-    oci: oci_spec::runtime::Spec,
-    container: Container,
+    spec: MonitorConfig,
+    /// berth-spawn, waiting to start the created container; gone once it is started
+    creator: Option<Spawner>,
     record: ContainerRecord,
     init: Pid,
     out: [Option<OwnedFd>; 2],
@@ -88,6 +88,13 @@ fn set_nonblocking(fd: &impl AsRawFd) {
     }
 }
 
+/// Makes every descriptor of one process's stdio non-blocking.
+fn nonblocking_stdio(out: &[Option<OwnedFd>; 2], tty: Option<&OwnedFd>, stdin: Option<&OwnedFd>) {
+    for fd in out.iter().flatten().chain(tty).chain(stdin) {
+        set_nonblocking(fd);
+    }
+}
+
 fn exit_code(status: WaitStatus) -> Option<(Pid, i32)> {
     match status {
         WaitStatus::Exited(pid, code) => Some((pid, code)),
@@ -99,14 +106,12 @@ fn exit_code(status: WaitStatus) -> Option<(Pid, i32)> {
 impl Supervisor {
     pub(super) fn new(
         state_dir: PathBuf,
-        spec: MonitorSpec,
-        container: Container,
+        spec: MonitorConfig,
+        creator: Spawner,
         io: ContainerIo,
         log: JsonFileLog,
         record: ContainerRecord,
     ) -> Result<Self> {
-        let oci: oci_spec::runtime::Spec = state::read_json(&state_dir.join(files::SPEC))?
-            .ok_or_else(|| Error::InvalidConfig("config.json disappeared".into()))?;
         let sock = state_dir.join(files::MONITOR_SOCK);
         let _ = std::fs::remove_file(&sock);
         // Relative to the state directory (our cwd): a socket path is limited to 108 bytes.
@@ -129,28 +134,16 @@ impl Supervisor {
             } => ([stdout, stderr], None, stdin),
             ContainerIo::Tty(master) => ([None, None], master, None),
         };
-        for fd in out
-            .iter()
-            .flatten()
-            .chain(tty.iter())
-            .chain(stdin_fd.iter())
-        {
-            set_nonblocking(fd);
-        }
+        nonblocking_stdio(&out, tty.as_ref(), stdin_fd.as_ref());
         Ok(Supervisor {
             init: Pid::from_raw(record.pid),
             state_dir,
             spec,
-            oci,
-            container,
+            creator: Some(creator),
             record,
             out,
             tty,
-            stdin: Stdin {
-                fd: stdin_fd,
-                queue: Vec::new(),
-                close_when_flushed: false,
-            },
+            stdin: Stdin::new(stdin_fd),
             log,
             listener,
             signals,
@@ -171,7 +164,7 @@ impl Supervisor {
     pub(super) fn run(mut self) -> Result<()> {
         self.reap();
         // Creating the container was the biggest piece of one-off work.
-        crate::monitor::residency::trim();
+        crate::residency::trim();
         let mut finished_at: Option<Instant> = None;
         loop {
             if self.exit.is_none() && self.container_done() {

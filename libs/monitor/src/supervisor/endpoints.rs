@@ -1,7 +1,7 @@
 //! The monitor's endpoints: a client connection with its bounded output queue, and the
 //! stdin queue of a process. They never block: writes that would block stay queued.
 
-use crate::monitor::protocol::{self, Reply};
+use crate::protocol::{self, Reply};
 use nix::errno::Errno;
 use nix::unistd::Pid;
 use std::collections::VecDeque;
@@ -38,6 +38,17 @@ pub(super) struct Stdin {
     pub(super) fd: Option<OwnedFd>,
     pub(super) queue: Vec<u8>,
     pub(super) close_when_flushed: bool,
+}
+
+impl Stdin {
+    /// A process's stdin (`None`: it reads /dev/null), nothing queued yet.
+    pub(super) fn new(fd: Option<OwnedFd>) -> Self {
+        Stdin {
+            fd,
+            queue: Vec::new(),
+            close_when_flushed: false,
+        }
+    }
 }
 
 /// Reads what is available: Ok(None) on EOF (or EIO from a pty whose other side closed).
