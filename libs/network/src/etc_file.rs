@@ -1,11 +1,13 @@
 //! Writing the files a container sees as `/etc/hosts` and `/etc/resolv.conf`.
 //!
 //! The runner bind-mounts each file into the container. A first write goes to a
-//! temporary file that is fsynced and renamed into place, so no half-written file is
-//! ever visible. Later writes (a peer joined) rewrite the existing file in place, as
-//! Docker does: a bind mount pins the inode, and a renamed-over file would never reach
-//! the running container. Keep these files in a directory of their own per container;
-//! this module never writes anywhere else.
+//! temporary file renamed into place, so no half-written file is ever visible. Later
+//! writes (a peer joined) rewrite the existing file in place, as Docker does: a bind mount
+//! pins the inode, and a renamed-over file would never reach the running container. None
+//! is fsynced: the runner renders them again from its records before every start, so a
+//! host crash loses nothing, and a sync would put a journal commit on the path of every
+//! `docker run` (Docker writes them without one too). Keep these files in a directory of
+//! their own per container; this module never writes anywhere else.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
@@ -28,16 +30,12 @@ pub fn write_container_file(path: &Path, contents: &str) -> Result<()> {
             .open(path)
             .map_err(|e| failed(path, e))?;
         file.write_all(contents.as_bytes())
-            .and_then(|()| file.sync_all())
             .map_err(|e| failed(path, e))?;
         return Ok(());
     }
     let temp = temp_path(path);
     let written = File::create(&temp)
-        .and_then(|mut file| {
-            file.write_all(contents.as_bytes())?;
-            file.sync_all()
-        })
+        .and_then(|mut file| file.write_all(contents.as_bytes()))
         .and_then(|()| fs::rename(&temp, path));
     if let Err(e) = written {
         let _ = fs::remove_file(&temp);
