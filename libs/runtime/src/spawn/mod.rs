@@ -54,15 +54,7 @@ fn parse_args() -> Option<Args> {
 
 /// Entry point of the `berth-spawn` executable.
 pub fn main() -> ! {
-    // Rust ignores SIGPIPE at start-up; the container's processes must not inherit that
-    // (Docker's see the default disposition).
-    // SAFETY: restoring the default disposition installs no handler code.
-    let _ = unsafe {
-        nix::sys::signal::signal(
-            nix::sys::signal::Signal::SIGPIPE,
-            nix::sys::signal::SigHandler::SigDfl,
-        )
-    };
+    default_signal_dispositions();
     let Some(args) = parse_args() else {
         eprintln!(
             "usage: berth-spawn create|exec STATE_DIR [--console PATH]\n(run by berth-monitor, not by hand)"
@@ -93,6 +85,22 @@ pub fn main() -> ! {
         std::process::exit(1);
     }
     std::process::exit(0)
+}
+
+/// Gives the processes libcontainer makes the default signal dispositions, as runc's get:
+/// ignored signals survive exec, and this process may have inherited some (Rust ignores
+/// SIGPIPE at start-up; an engine started under `nohup` or from a script's background job
+/// ignores SIGHUP, SIGINT and SIGQUIT), which would leave Ctrl-C and friends dead in
+/// every container.
+fn default_signal_dispositions() {
+    use nix::sys::signal::{SigHandler, Signal, signal};
+    for sig in Signal::iterator() {
+        if matches!(sig, Signal::SIGKILL | Signal::SIGSTOP) {
+            continue;
+        }
+        // SAFETY: restoring the default disposition installs no handler code.
+        let _ = unsafe { signal(sig, SigHandler::SigDfl) };
+    }
 }
 
 /// Keeps `fd` out of the processes libcontainer execs.

@@ -43,3 +43,25 @@ fn hostname_is_set() {
     let (code, _, out) = env.run(&cfg);
     assert_eq!((code, out.as_str()), (0, "berth-box\n"));
 }
+
+/// An engine started under `nohup` or from a script's background job inherits SIGHUP,
+/// SIGINT and SIGQUIT ignored; its containers must still start with the default
+/// dispositions, as runc's do (an ignored SIGINT would make Ctrl-C useless in them).
+#[test]
+fn signals_reach_the_container_with_default_dispositions() {
+    // Process-wide, like nohup's: every monitor this test binary starts inherits it.
+    for sig in [
+        nix::sys::signal::Signal::SIGHUP,
+        nix::sys::signal::Signal::SIGINT,
+        nix::sys::signal::Signal::SIGQUIT,
+    ] {
+        // SAFETY: SIG_IGN installs no handler code.
+        unsafe { nix::sys::signal::signal(sig, nix::sys::signal::SigHandler::SigIgn) }.unwrap();
+    }
+    let mut env = TestEnv::new("signals");
+    let (code, _, out) = env.run(&TestEnv::config(&["grep", "SigIgn", "/proc/self/status"]));
+    assert_eq!(code, 0, "{out}");
+    let mask = u64::from_str_radix(out.split_whitespace().nth(1).unwrap(), 16).unwrap();
+    // Signals 1-31; above them (glibc's internal 32) the container inherits what runc's do.
+    assert_eq!(mask & 0x7fff_ffff, 0, "ignored in the container: {out}");
+}
