@@ -41,6 +41,8 @@ pub async fn create(
     r: ExecCreateRequest,
 ) -> Result<Response<ExecCreateResponse>, Status> {
     let record = c.find(&r.container)?;
+    // `docker exec` starts right after this; the process joins the container's cgroup.
+    tokio::task::spawn_blocking(berth_runtime::cgroups::warm_migration_lock);
     let this = c.clone();
     let id = record.id.clone();
     let running = blocking(move || this.runtime.state(&id).map_err(runtime_status))

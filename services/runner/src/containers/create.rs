@@ -54,6 +54,8 @@ impl Containers {
             }
         };
 
+        // Overlaps the kernel's cgroup lock warm-up with the create work below.
+        tokio::task::spawn_blocking(berth_runtime::cgroups::warm_migration_lock);
         let mut store = self.image_store.clone();
         let image = store
             .resolve(ResolveRequest {
