@@ -25,6 +25,8 @@ cleanup() {
     fi
     if [ -d "$work/podman" ]; then
         "${podman[@]}" rm -f -a -t 0 >/dev/null 2>&1 || true
+        # netavark's default bridge, when this run brought it up.
+        if [ "${podman0_was_there:-yes}" = no ]; then ip link del podman0 2>/dev/null || true; fi
     fi
     wait 2>/dev/null || true
     # podman leaves its storage mounted; unmount everything below the work dir.
@@ -62,6 +64,7 @@ default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
 runtime = "runc"
 CONF
     export CONTAINERS_CONF="$work/podman-conf/containers.conf"
+    podman0_was_there=$(ip link show podman0 >/dev/null 2>&1 && echo yes || echo no)
     "${podman[@]}" load -q -i "$work/busybox.tar" >/dev/null 2>&1
 }
 
