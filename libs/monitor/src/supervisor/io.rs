@@ -144,7 +144,7 @@ impl Supervisor {
                     match serde_json::from_slice::<Request>(&line) {
                         Ok(req) => {
                             self.request(idx, req);
-                            crate::residency::trim();
+                            self.trim_due = true;
                         }
                         Err(e) => {
                             let c = &mut self.clients[idx];

@@ -76,6 +76,8 @@ pub(super) struct Supervisor {
     init_exit: Option<(i32, Instant)>,
     exit: Option<ExitRecord>,
     buf: Vec<u8>,
+    /// one-off work was done: give memory back once every reply is out (see residency)
+    trim_due: bool,
 }
 
 fn set_nonblocking(fd: &impl AsRawFd) {
@@ -153,6 +155,8 @@ impl Supervisor {
             init_exit: None,
             exit: None,
             buf: vec![0u8; READ_CHUNK],
+            // Creating the container was the biggest piece of one-off work.
+            trim_due: true,
         })
     }
 
@@ -163,8 +167,6 @@ impl Supervisor {
     /// Runs until the container has exited and every client got its answer.
     pub(super) fn run(mut self) -> Result<()> {
         self.reap();
-        // Creating the container was the biggest piece of one-off work.
-        crate::residency::trim();
         let mut finished_at: Option<Instant> = None;
         loop {
             if self.exit.is_none() && self.container_done() {
@@ -188,6 +190,12 @@ impl Supervisor {
                 c.flush();
             }
             self.clients.retain(|c| !c.dead);
+            // Not before the replies are out: trimming costs a read of smaps, and the
+            // runner (a `docker run`) waits on the reply to `start`.
+            if self.trim_due && self.clients.iter().all(|c| c.out.is_empty()) {
+                crate::residency::trim();
+                self.trim_due = false;
+            }
         }
         let _ = std::fs::remove_file(self.state_dir.join(files::MONITOR_SOCK));
         let _ = std::fs::remove_file(self.state_dir.join(files::MONITOR_PID));
