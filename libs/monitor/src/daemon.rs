@@ -49,6 +49,12 @@ pub fn main() -> ! {
     // SAFETY: the runtime passes us this descriptor (dup2'd to this number) for our sole
     // use; nothing else in this fresh process owns it.
     let ready = ready_fd.map(|fd| unsafe { OwnedFd::from_raw_fd(fd) });
+    // Ours alone: berth-spawn and the container must not hold the runtime's pipe open.
+    if let Some(fd) = &ready {
+        use nix::fcntl::{FcntlArg, FdFlag, fcntl};
+        use std::os::fd::AsRawFd;
+        let _ = fcntl(fd.as_raw_fd(), FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC));
+    }
     std::process::exit(match run(&state_dir, ready) {
         Ok(()) => 0,
         Err(e) => {
