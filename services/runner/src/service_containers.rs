@@ -443,11 +443,15 @@ pub async fn logs(
             if !r.follow {
                 return;
             }
-            let running = this
-                .runtime
-                .state(&record.id)
-                .map(|s| s.status != berth_runtime::Status::Exited)
-                .unwrap_or(false);
+            let (rt, id) = (this.clone(), record.id.clone());
+            let running = blocking(move || {
+                Ok(rt
+                    .runtime
+                    .state(&id)
+                    .is_ok_and(|s| s.status != berth_runtime::Status::Exited))
+            })
+            .await
+            .unwrap_or(false);
             if !running {
                 // One last read: lines written between the read and the exit.
                 let path = record.log_path.clone();
@@ -570,12 +574,18 @@ pub async fn prune(
         .all()
         .map_err(|e| Status::internal(e.to_string()))?
     {
-        let stopped = c.runtime.state(&record.id).is_ok_and(|s| {
-            matches!(
-                s.status,
-                berth_runtime::Status::Exited | berth_runtime::Status::Created
-            )
-        }) && !c.restarting.lock().await.contains(&record.id);
+        let (rt, id) = (c.clone(), record.id.clone());
+        let stopped = blocking(move || {
+            Ok(rt.runtime.state(&id).is_ok_and(|s| {
+                matches!(
+                    s.status,
+                    berth_runtime::Status::Exited | berth_runtime::Status::Created
+                )
+            }))
+        })
+        .await
+        .unwrap_or(false)
+            && !c.restarting.lock().await.contains(&record.id);
         let spec_labels = c
             .records
             .spec(&record.id)
@@ -590,7 +600,9 @@ pub async fn prune(
         if !selected {
             continue;
         }
-        let size = c.fs(&record.id).written_bytes();
+        // A walk of the container's upper directory: not on the reactor.
+        let fs = c.fs(&record.id);
+        let size = blocking(move || Ok(fs.written_bytes())).await.unwrap_or(0);
         match c.remove(&record, false).await {
             Ok(()) => {
                 reclaimed += size;
