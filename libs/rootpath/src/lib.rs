@@ -10,6 +10,8 @@
 
 mod error;
 
+use std::collections::VecDeque;
+use std::ffi::OsString;
 use std::fs::{File, Permissions};
 use std::io::{self, Read};
 use std::os::fd::OwnedFd;
@@ -142,55 +144,82 @@ impl InRoot {
     }
 
     /// Makes sure a file exists where `path` leads inside the root, so a file can be
-    /// bind-mounted there: a missing file is created empty (mode 0644, with its missing
-    /// parent directories), and a trailing symlink is followed inside the root as runc's
-    /// `securejoin` does, so an image whose `/etc/hosts` links to `/somewhere/hosts` gets
-    /// the mount at its own `/somewhere/hosts`, never at the host's. Something that is
-    /// not a file is left as it is (the mount then fails, as with Docker).
+    /// bind-mounted there: every symlink on the way, trailing ones too, is followed inside
+    /// the root as runc's `securejoin` does, and a missing file is created empty (mode
+    /// 0644, with its missing parent directories). So an image whose `/etc/hosts` links
+    /// to `/somewhere/hosts` gets the mount at its own `/somewhere/hosts`, never at the
+    /// host's. Something there that is not a file is left as it is (the mount then fails,
+    /// as with Docker).
     pub fn ensure_file(&self, path: impl AsRef<Path>) -> Result<()> {
-        let asked = path.as_ref();
-        let mut target = clean(Path::new("/").join(asked));
-        for _ in 0..MAX_LINKS {
-            match self.root.resolve_nofollow(&target) {
+        let target = self.resolve_lexically(path.as_ref())?;
+        match self.root.resolve_nofollow(&target) {
+            Ok(_) => return Ok(()),
+            Err(e) if is_missing(&e) => {}
+            Err(e) => return Err(self.resolve_error("resolving", &target)(e)),
+        }
+        let parent = target.parent().unwrap_or(Path::new("/"));
+        self.root
+            .mkdir_all(parent, &Permissions::from_mode(0o755))
+            .map_err(self.resolve_error("creating", parent))?;
+        let created = self.root.create_file(
+            &target,
+            OpenFlags::O_WRONLY | OpenFlags::O_EXCL | OpenFlags::O_NOFOLLOW | OpenFlags::O_CLOEXEC,
+            &Permissions::from_mode(0o644),
+        );
+        match created {
+            Ok(_) => Ok(()),
+            // Made meanwhile, by whoever: the mount resolves it inside the root again.
+            Err(e) if errno_kind(&e) == Some(io::ErrorKind::AlreadyExists) => Ok(()),
+            Err(e) => Err(self.resolve_error("creating", &target)(e)),
+        }
+    }
+
+    /// `path` with every symlink of the root on its way replaced by its target, one
+    /// component at a time (`..` stops at the root): the path `securejoin` gives, whose
+    /// existing components are all real directories, so its missing ones can be created.
+    fn resolve_lexically(&self, path: &Path) -> Result<PathBuf> {
+        let mut done = PathBuf::from("/");
+        let mut todo = steps(path);
+        let mut links = 0;
+        while let Some(part) = todo.pop_front() {
+            let name = match part {
+                Step::Name(name) => name,
+                Step::Up => {
+                    done.pop();
+                    continue;
+                }
+            };
+            let next = done.join(name);
+            match self.root.resolve_nofollow(&next) {
                 Ok(handle) => {
-                    let meta = metadata(&handle).map_err(self.io_error("inspecting", &target))?;
+                    let meta = metadata(&handle).map_err(self.io_error("inspecting", &next))?;
                     if !meta.file_type().is_symlink() {
-                        return Ok(());
+                        done = next;
+                        continue;
+                    }
+                    links += 1;
+                    if links > MAX_LINKS {
+                        return Err(RootPathError::TooManyLinks {
+                            path: path.to_path_buf(),
+                            root: self.dir.clone(),
+                        });
                     }
                     let link = self
                         .root
-                        .readlink(&target)
-                        .map_err(self.resolve_error("reading the link", &target))?;
-                    let base = target.parent().unwrap_or(Path::new("/")).to_path_buf();
-                    target = clean(base.join(link));
-                }
-                Err(e) if is_missing(&e) => {
-                    let parent = target.parent().unwrap_or(Path::new("/"));
-                    self.root
-                        .mkdir_all(parent, &Permissions::from_mode(0o755))
-                        .map_err(self.resolve_error("creating", parent))?;
-                    let created = self.root.create_file(
-                        &target,
-                        OpenFlags::O_WRONLY
-                            | OpenFlags::O_EXCL
-                            | OpenFlags::O_NOFOLLOW
-                            | OpenFlags::O_CLOEXEC,
-                        &Permissions::from_mode(0o644),
-                    );
-                    match created {
-                        Ok(_) => return Ok(()),
-                        // Someone made it meanwhile: look again at what it is.
-                        Err(e) if errno_kind(&e) == Some(io::ErrorKind::AlreadyExists) => {}
-                        Err(e) => return Err(self.resolve_error("creating", &target)(e)),
+                        .readlink(&next)
+                        .map_err(self.resolve_error("reading the link", &next))?;
+                    if link.is_absolute() {
+                        done = PathBuf::from("/");
+                    }
+                    for step in steps(&link).into_iter().rev() {
+                        todo.push_front(step);
                     }
                 }
-                Err(e) => return Err(self.resolve_error("resolving", &target)(e)),
+                Err(e) if is_missing(&e) => done = next,
+                Err(e) => return Err(self.resolve_error("resolving", &next)(e)),
             }
         }
-        Err(RootPathError::TooManyLinks {
-            path: asked.to_path_buf(),
-            root: self.dir.clone(),
-        })
+        Ok(done)
     }
 }
 
@@ -241,21 +270,21 @@ fn is_missing(e: &pathrs::error::Error) -> bool {
     )
 }
 
-/// `path` made absolute with `.` and `..` taken out lexically. Only used on paths that
-/// are then resolved inside the root, so `..` can never climb out of it either way; it
-/// spares libpathrs' `mkdir_all`, which refuses `..` among the parts it must create.
-fn clean(path: PathBuf) -> PathBuf {
-    let mut out = PathBuf::from("/");
-    for part in path.components() {
-        match part {
-            Component::Normal(p) => out.push(p),
-            Component::ParentDir => {
-                out.pop();
-            }
-            Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
-        }
-    }
-    out
+/// One step of a walk: a name, or `..`.
+enum Step {
+    Name(OsString),
+    Up,
+}
+
+/// The steps of `path` (`.` and the root drop out).
+fn steps(path: &Path) -> VecDeque<Step> {
+    path.components()
+        .filter_map(|c| match c {
+            Component::Normal(name) => Some(Step::Name(name.to_os_string())),
+            Component::ParentDir => Some(Step::Up),
+            _ => None,
+        })
+        .collect()
 }
 
 #[cfg(test)]

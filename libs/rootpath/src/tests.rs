@@ -187,4 +187,16 @@ fn ensure_file_creates_inside_and_follows_links_inside() {
     symlink("loop2", f.root.join("etc/loop1")).unwrap();
     symlink("loop1", f.root.join("etc/loop2")).unwrap();
     assert!(r.ensure_file("/etc/loop1").is_err());
+    // A dangling directory link on the way: its target is made inside the root.
+    symlink("/proc/self/root/etc", f.root.join("etc2")).unwrap();
+    r.ensure_file("/etc2/hosts").unwrap();
+    assert!(f.root.join("proc/self/root/etc/hosts").is_file());
+    // A directory linked to itself, as an image's `/etc -> /etc`.
+    let dir = tempfile::tempdir().unwrap();
+    symlink("/etc", dir.path().join("etc")).unwrap();
+    let err = InRoot::open(dir.path())
+        .unwrap()
+        .ensure_file("/etc/hostname")
+        .unwrap_err();
+    assert_eq!(err.reason(), "too many levels of symbolic links");
 }
