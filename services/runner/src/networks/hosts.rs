@@ -10,8 +10,9 @@
 //! berth has no embedded DNS server: on user-defined networks a container's /etc/hosts
 //! lists every peer it shares a network with, by container name, network aliases and
 //! short ID, and is rewritten in place (the inode the bind mount pins) whenever a peer
-//! joins or leaves. The file is always rendered from the records, never patched, so a
-//! rewrite after a crash puts it right.
+//! joins or leaves. Only the peers on networks that resolve names are rewritten: on the
+//! default bridge a container's file names nobody but itself. The file is always rendered
+//! from the records, never patched, so a rewrite after a crash puts it right.
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -161,14 +162,20 @@ impl Networks {
         self.refresh_hosts(c, &joined, None).await;
     }
 
-    /// Rewrites the /etc/hosts of every container attached to `changed`, but `except`'s.
+    /// Rewrites the /etc/hosts of the containers attached to the networks of `changed`
+    /// that resolve names, but `except`'s. The default bridge resolves no names: a
+    /// container's file there lists only itself, so a peer coming or going changes no
+    /// one else's.
     pub(super) async fn refresh_hosts(
         &self,
         c: &Containers,
         changed: &[NetworkRecord],
         except: Option<&str>,
     ) {
-        let naming: Vec<&NetworkRecord> = changed.iter().collect();
+        let naming: Vec<&NetworkRecord> = changed.iter().filter(|n| n.resolves_names()).collect();
+        if naming.is_empty() {
+            return;
+        }
         let (Ok(all), Ok(networks)) = (c.records.all(), self.store.all()) else {
             return;
         };
