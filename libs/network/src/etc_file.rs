@@ -7,10 +7,12 @@
 //! is fsynced: the runner renders them again from its records before every start, so a
 //! host crash loses nothing, and a sync would put a journal commit on the path of every
 //! `docker run` (Docker writes them without one too). Keep these files in a directory of
-//! their own per container; this module never writes anywhere else.
+//! their own per container (the runner's state directory, never inside the container's
+//! root); this module never writes anywhere else.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, OpenOptions};
 use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{NetworkError, Result};
@@ -23,10 +25,13 @@ pub fn write_container_file(path: &Path, contents: &str) -> Result<()> {
         path: path.to_path_buf(),
         source,
     };
-    if path.exists() {
+    // Never through a symlink: these files are the engine's own, and a link among them
+    // could only be an attack.
+    if path.symlink_metadata().is_ok() {
         let mut file = OpenOptions::new()
             .write(true)
             .truncate(true)
+            .custom_flags(nix::libc::O_NOFOLLOW)
             .open(path)
             .map_err(|e| failed(path, e))?;
         file.write_all(contents.as_bytes())
@@ -34,7 +39,12 @@ pub fn write_container_file(path: &Path, contents: &str) -> Result<()> {
         return Ok(());
     }
     let temp = temp_path(path);
-    let written = File::create(&temp)
+    let _ = fs::remove_file(&temp);
+    let written = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o644)
+        .open(&temp)
         .and_then(|mut file| file.write_all(contents.as_bytes()))
         .and_then(|()| fs::rename(&temp, path));
     if let Err(e) = written {
@@ -70,6 +80,17 @@ mod tests {
         assert_eq!(fs::metadata(&path).unwrap().ino(), inode, "same inode");
         let leftovers: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(leftovers.len(), 1, "no temporary file left");
+    }
+
+    #[test]
+    fn never_writes_through_a_symlink() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        fs::write(&victim, "keep\n").unwrap();
+        let path = dir.path().join("hosts");
+        std::os::unix::fs::symlink(&victim, &path).unwrap();
+        assert!(write_container_file(&path, "evil\n").is_err());
+        assert_eq!(fs::read_to_string(&victim).unwrap(), "keep\n");
     }
 
     #[test]

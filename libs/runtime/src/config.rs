@@ -38,6 +38,10 @@ pub struct ContainerConfig {
     pub binds: Vec<String>,
     /// Docker `Tmpfs`: container path -> mount options (`size=64m,mode=1777`).
     pub tmpfs: BTreeMap<String, String>,
+    /// Files the engine gives the container (`/etc/hostname`, `/etc/hosts`,
+    /// `/etc/resolv.conf`), bind-mounted from outside its root; a bind or tmpfs of the
+    /// user's at the same destination wins, as in Docker.
+    pub engine_files: Vec<EngineFile>,
     /// Which network namespace the container gets.
     pub network: NetworkMode,
     /// cgroup limits.
@@ -58,6 +62,18 @@ pub struct ContainerConfig {
     pub shm_size: i64,
     /// json-file log options.
     pub log: LogConfig,
+}
+
+/// A file the engine provides to a container. It lives in the runner's state directory
+/// and is bind-mounted at `destination`, so the host never writes inside the container's
+/// root (where an image or the container could have made the path a symlink to a host
+/// file), and rewrites of the source reach the running container.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EngineFile {
+    /// The file on the host.
+    pub source: PathBuf,
+    /// Where the container sees it (absolute).
+    pub destination: String,
 }
 
 /// The network namespace of a container.

@@ -85,6 +85,10 @@ pub enum Error {
     /// errors berth-runtime shares with berth-monitor, whose state files it reads.
     #[error(transparent)]
     Io(#[from] berth_monitor::Error),
+
+    /// A path inside the container's root could not be resolved or read there.
+    #[error(transparent)]
+    RootPath(#[from] berth_rootpath::RootPathError),
 }
 
 /// berth-runtime's result type.

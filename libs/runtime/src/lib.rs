@@ -50,7 +50,7 @@ pub mod state;
 
 pub use berth_monitor::protocol::ExecConfig;
 pub use cgroups::CgroupStats;
-pub use config::{ContainerConfig, LogConfig, NetworkMode, Resources, Ulimit};
+pub use config::{ContainerConfig, EngineFile, LogConfig, NetworkMode, Resources, Ulimit};
 pub use error::{Error, Result};
 pub use runtime::{
     ContainerHandle, ContainerState, Frame, MONITOR_BINARY, Runtime, Session, Status, StdinWriter,

@@ -23,6 +23,28 @@ use berth_monitor::protocol::Reply;
 /// How long a monitor may take to create a container.
 const CREATE_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// libcontainer bind-mounts a file only where its destination, resolved inside the root,
+/// is a file already or can be created with `O_EXCL`: an image whose `/etc/hosts` is a
+/// dangling symlink (to `/elsewhere/hosts`) would fail the create. runc creates the
+/// link's target inside the root; so does this, through the in-root resolver, so the
+/// mount lands at the container's own `/elsewhere/hosts`, never at a host path.
+fn prepare_engine_file_targets(rootfs: &Path, config: &ContainerConfig) -> Result<()> {
+    if config.engine_files.is_empty() {
+        return Ok(());
+    }
+    let root = berth_rootpath::InRoot::open(rootfs)?;
+    for file in &config.engine_files {
+        root.ensure_file(&file.destination).map_err(|e| {
+            Error::InvalidConfig(format!(
+                "cannot mount {} in the container: the image's {0}: {}; fix it in the image",
+                file.destination,
+                e.reason()
+            ))
+        })?;
+    }
+    Ok(())
+}
+
 impl Runtime {
     /// Creates container `id` from `config` on the prepared root filesystem `rootfs`.
     pub fn create(
@@ -50,6 +72,7 @@ impl Runtime {
                 rootfs.display()
             )
         })?;
+        prepare_engine_file_targets(&rootfs, config)?;
         std::fs::create_dir(&dir).ctx(|| format!("creating {}", dir.display()))?;
         let result = self.create_in(id, config, &rootfs, &dir);
         if result.is_err() {

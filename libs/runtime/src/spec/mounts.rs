@@ -6,7 +6,7 @@
 
 use oci_spec::runtime::{Mount, MountBuilder};
 
-use crate::config::{Bind, ContainerConfig};
+use crate::config::{Bind, ContainerConfig, EngineFile};
 use crate::error::{Error, Result};
 
 /// Docker's masked paths (moby `oci/defaults.go`): hidden behind /dev/null or an empty,
@@ -158,15 +158,48 @@ pub fn container_mounts(cfg: &ContainerConfig) -> Result<Vec<Mount>> {
     }
     // A user mount over a default one replaces it, as in Docker (e.g. `--tmpfs /dev/shm`).
     let defaults = 7;
+    let overridden = |dest: &str| {
+        user_dests
+            .iter()
+            .any(|d| d.trim_end_matches('/') == dest.trim_end_matches('/'))
+    };
     let mut i = 0;
     mounts.retain(|m| {
         i += 1;
-        i > defaults
-            || !user_dests
-                .iter()
-                .any(|d| m.destination().to_str() == Some(d.trim_end_matches('/')))
+        i > defaults || !m.destination().to_str().is_some_and(overridden)
     });
+    // The engine's files go between the defaults and the user's mounts, as moby's
+    // network mounts do, unless the user mounts something there.
+    let kept_defaults = mounts.len() - user_dests.len();
+    let engine = cfg
+        .engine_files
+        .iter()
+        .filter(|f| !overridden(&f.destination))
+        .map(|f| engine_file_mount(f, cfg.readonly_rootfs))
+        .collect::<Result<Vec<_>>>()?;
+    mounts.splice(kept_defaults..kept_defaults, engine);
     Ok(mounts)
+}
+
+/// Docker's mount of /etc/hosts and its siblings: a plain bind, read-only only when the
+/// whole root is.
+fn engine_file_mount(file: &EngineFile, readonly: bool) -> Result<Mount> {
+    if !file.destination.starts_with('/') {
+        return Err(Error::InvalidConfig(format!(
+            "the engine file destination {:?} must be an absolute path",
+            file.destination
+        )));
+    }
+    let mut opts = vec!["rbind".to_string(), "rprivate".to_string()];
+    if readonly {
+        opts.push("ro".into());
+    }
+    Ok(MountBuilder::default()
+        .destination(&file.destination)
+        .typ("bind")
+        .source(&file.source)
+        .options(opts)
+        .build()?)
 }
 
 #[cfg(test)]
@@ -230,6 +263,44 @@ mod tests {
         assert!(data.options().as_ref().unwrap().contains(&"ro".to_string()));
         let shm = m[7].options().as_ref().unwrap();
         assert!(shm.contains(&"size=1m".to_string()) && !shm.contains(&"noexec".to_string()));
+    }
+
+    #[test]
+    fn engine_files_follow_the_defaults_and_yield_to_user_mounts() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = |name: &str| EngineFile {
+            source: dir.path().join(name),
+            destination: format!("/etc/{name}"),
+        };
+        let mut cfg = ContainerConfig {
+            engine_files: vec![file("hostname"), file("hosts"), file("resolv.conf")],
+            ..Default::default()
+        };
+        cfg.binds
+            .push(format!("{}:/etc/hosts:ro", dir.path().display()));
+        let m = container_mounts(&cfg).unwrap();
+        let d = dests(&m);
+        assert_eq!(
+            d[7..],
+            ["/etc/hostname", "/etc/resolv.conf", "/etc/hosts"],
+            "the user's /etc/hosts replaces the engine's"
+        );
+        let hostname = &m[7];
+        assert_eq!(hostname.typ().as_deref(), Some("bind"));
+        assert_eq!(
+            hostname.source().as_deref(),
+            Some(dir.path().join("hostname").as_path())
+        );
+        assert!(
+            !hostname
+                .options()
+                .as_ref()
+                .unwrap()
+                .contains(&"ro".to_string())
+        );
+        cfg.readonly_rootfs = true;
+        let m = container_mounts(&cfg).unwrap();
+        assert!(m[7].options().as_ref().unwrap().contains(&"ro".to_string()));
     }
 
     #[test]

@@ -2,8 +2,8 @@
 //! against the image's /etc/passwd and /etc/group, the way Docker does (moby's
 //! `user.GetExecUser`): a named user must exist, a numeric one need not; the primary
 //! group comes first in the supplementary list, then the groups that list the user as a
-//! member (only when no group was given). This module parses text; it never reads files
-//! outside the root filesystem it is given, and never follows the image's symlinks out of it.
+//! member (only when no group was given). This module parses text; it reads the two files
+//! only through `berth-rootpath`, inside the root filesystem it is given, and bounded.
 
 use std::path::Path;
 
@@ -156,20 +156,35 @@ pub fn resolve(
     Ok(resolved)
 }
 
-/// Reads `etc/passwd` and `etc/group` from `rootfs` (missing files count as empty, as in
-/// Docker) and resolves `user` against them.
+/// The largest /etc/passwd or /etc/group berth reads: real ones are kilobytes, and a
+/// hostile image must not make the host read gigabytes into memory.
+pub const MAX_ACCOUNT_FILE_BYTES: u64 = 4 << 20;
+
+/// Reads `/etc/passwd` and `/etc/group` inside `rootfs` (missing files count as empty,
+/// as in Docker) and resolves `user` against them. Both are resolved inside the root,
+/// so an image whose `/etc` (or `/etc/passwd`) links to the host's gets its own files,
+/// never the host's.
 pub fn resolve_in_rootfs(rootfs: &Path, user: &str, group_add: &[String]) -> Result<ResolvedUser> {
-    let read = |rel: &str| -> Result<String> {
-        let path = rootfs.join(rel);
-        // An image may make /etc/passwd a symlink pointing anywhere on the host; read it
-        // only when it is a regular file inside the rootfs.
-        match std::fs::symlink_metadata(&path) {
-            Ok(m) if m.is_file() => std::fs::read_to_string(&path)
-                .map_err(|e| Error::io(format!("reading {}", path.display()), e)),
-            _ => Ok(String::new()),
+    let root = berth_rootpath::InRoot::open(rootfs)?;
+    let read = |file: &'static str| -> Result<String> {
+        match root.read_bounded(file, MAX_ACCOUNT_FILE_BYTES) {
+            Ok(bytes) => Ok(String::from_utf8_lossy(&bytes.unwrap_or_default()).into_owned()),
+            Err(berth_rootpath::RootPathError::TooLarge { .. }) => {
+                Err(Error::InvalidConfig(format!(
+                    "the image's {file} is larger than {} MiB: berth does not read users from \
+                     a file that big; shrink it in the image",
+                    MAX_ACCOUNT_FILE_BYTES >> 20
+                )))
+            }
+            Err(e @ berth_rootpath::RootPathError::OpenRoot { .. }) => Err(e.into()),
+            Err(e) => Err(Error::InvalidConfig(format!(
+                "cannot read the image's {file}: {}; fix it in the image, or use a numeric \
+                 --user",
+                e.reason()
+            ))),
         }
     };
-    resolve(user, group_add, &read("etc/passwd")?, &read("etc/group")?)
+    resolve(user, group_add, &read("/etc/passwd")?, &read("/etc/group")?)
 }
 
 #[cfg(test)]
@@ -220,5 +235,50 @@ mod tests {
     fn group_add_appends() {
         let u = resolve("nobody", &["staff".into(), "99".into()], PASSWD, GROUP).unwrap();
         assert_eq!(u.additional_gids, vec![65534, 50, 99]);
+    }
+
+    #[test]
+    fn an_etc_linked_to_the_hosts_is_read_inside_the_root() {
+        let root = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink("/etc", root.path().join("etc")).unwrap();
+        // The host has root in its passwd; inside the root the link points at itself.
+        let err = resolve_in_rootfs(root.path(), "root", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("cannot read the image's /etc/passwd: Too many levels of symbolic links"),
+            "{err}"
+        );
+        assert!(
+            !err.contains(&*root.path().to_string_lossy()),
+            "no host path: {err}"
+        );
+        // Linked anywhere else on the host: the root's own (missing) files.
+        let root = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink("/usr/../etc", root.path().join("etc")).unwrap();
+        let err = resolve_in_rootfs(root.path(), "root", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unable to find user root"), "{err}");
+        let u = resolve_in_rootfs(root.path(), "", &[]).unwrap();
+        assert_eq!((u.uid, u.home.as_str()), (0, "/"), "no host home directory");
+    }
+
+    #[test]
+    fn a_huge_passwd_is_refused() {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::create_dir(root.path().join("etc")).unwrap();
+        let line = "app:x:1000:1000::/home/app:/bin/sh\n";
+        let big = line.repeat((MAX_ACCOUNT_FILE_BYTES as usize / line.len()) + 1);
+        std::fs::write(root.path().join("etc/passwd"), big).unwrap();
+        let err = resolve_in_rootfs(root.path(), "app", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("/etc/passwd is larger than 4 MiB"), "{err}");
+        std::fs::write(root.path().join("etc/passwd"), line).unwrap();
+        assert_eq!(
+            resolve_in_rootfs(root.path(), "app", &[]).unwrap().uid,
+            1000
+        );
     }
 }

@@ -130,10 +130,13 @@ impl Containers {
         } else {
             spec.user.clone()
         };
-        let hostname = if spec.hostname.is_empty() {
-            id[..12].to_owned()
-        } else {
-            spec.hostname.clone()
+        let hostname = match (spec.hostname.as_str(), &plan.runtime) {
+            // Docker: a container on the host's network has the host's name.
+            ("", berth_runtime::NetworkMode::Host) => nix::unistd::gethostname()
+                .map(|h| h.to_string_lossy().into_owned())
+                .unwrap_or_else(|_| id[..12].to_owned()),
+            ("", _) => id[..12].to_owned(),
+            (h, _) => h.to_owned(),
         };
         let log_path = self.root.join(&id).join("container-json.log");
         let mut runtime_config = ContainerConfig {
@@ -225,7 +228,6 @@ impl Containers {
             mounts: mounts.records,
         };
         let this = self.clone();
-        let hostname_for_etc = runtime_config.hostname.clone();
         let record_for_net = record.clone();
         let created_volumes = new_volumes.clone();
         let handle = blocking(move || {
@@ -242,6 +244,12 @@ impl Containers {
                     })
             });
             let created = filled.and_then(|()| {
+                let mut runtime_config = runtime_config;
+                runtime_config.engine_files = crate::networks::prepare_etc_files(
+                    &fs.dir,
+                    &runtime_config.hostname,
+                    &runtime_config.network,
+                )?;
                 this.runtime
                     .create(&record.id, &runtime_config, &fs.rootfs())
                     .map_err(runtime_status)
@@ -261,12 +269,7 @@ impl Containers {
             }
         })
         .await?;
-        if bridged
-            && let Err(e) = self
-                .networks
-                .plug(self, &id, handle.pid, &hostname_for_etc)
-                .await
-        {
+        if bridged && let Err(e) = self.networks.plug(self, &id, handle.pid).await {
             // remove() takes the lock itself for a --rm container's volumes.
             drop(_names);
             let _ = self.remove(&record_for_net, true).await;

@@ -92,11 +92,15 @@ impl Containers {
             if st.status != berth_runtime::Status::Exited {
                 return Ok(None);
             }
-            let config = this.runtime.config(&rec.id).map_err(runtime_status)?;
+            let mut config = this.runtime.config(&rec.id).map_err(runtime_status)?;
             let fs = this.fs(&rec.id);
             // A reboot may have taken the overlay away; mounting a mounted root is a no-op.
             fs.mount(&rec.lowers)
                 .map_err(|e| Status::internal(e.to_string()))?;
+            // Fresh files for the new run (the host's may have changed), and mounts for
+            // containers made before berth bind-mounted them.
+            config.engine_files =
+                crate::networks::prepare_etc_files(&fs.dir, &config.hostname, &config.network)?;
             this.runtime
                 .delete(&rec.id, false)
                 .map_err(runtime_status)?;
@@ -116,10 +120,10 @@ impl Containers {
                     .map_err(runtime_status);
                 let _ = waiting.reply.send(session);
             }
-            Ok(Some((handle, config.hostname)))
+            Ok(Some(handle))
         })
         .await;
-        let Some((handle, hostname)) = handle? else {
+        let Some(handle) = handle? else {
             return Ok(false);
         };
         let mut record = self.find(&record.id)?;
@@ -128,9 +132,7 @@ impl Containers {
         // The last run's exit watcher normally did this already; the new run's process
         // then joins the same networks, with new veths and its ports published again.
         self.networks.unplug(self, &record.id).await;
-        self.networks
-            .plug(self, &record.id, handle.pid, &hostname)
-            .await?;
+        self.networks.plug(self, &record.id, handle.pid).await?;
         let this = self.clone();
         let id = record.id.clone();
         blocking(move || this.runtime.start(&id).map_err(runtime_status)).await?;

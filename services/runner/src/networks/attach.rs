@@ -3,8 +3,9 @@
 //! `eth0`, `eth1`… in joining order, the default route via the first), `docker network
 //! connect`/`disconnect` of a running container, and taking it all down when it stops.
 //!
-//! Every change to a membership ends by rewriting the `/etc/hosts` of the containers
-//! that share a network with it (see `hosts`), so names resolve as peers come and go.
+//! Every change to a membership ends by rewriting the container's own `/etc/hosts` and
+//! those of the containers that share a name-resolving network with it (see `hosts`), so
+//! names resolve as peers come and go.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
@@ -233,20 +234,14 @@ impl Networks {
     }
 
     /// Wires a container whose process (`pid`) was just created to all its networks,
-    /// writes its /etc files and publishes its ports. On failure nothing stays attached.
-    pub async fn plug(
-        &self,
-        c: &Containers,
-        id: &str,
-        pid: i32,
-        hostname: &str,
-    ) -> Result<(), Status> {
+    /// writes its /etc/hosts and publishes its ports. On failure nothing stays attached.
+    pub async fn plug(&self, c: &Containers, id: &str, pid: i32) -> Result<(), Status> {
         let changes = self.changes.lock().await;
         let mut record = c.find(id)?;
         let mut joined = Vec::new();
         let mut wired = self.wire_all(&mut record, pid, &mut joined).await;
         if wired.is_ok() && !joined.is_empty() {
-            wired = self.finish_plug(c, &mut record, hostname).await;
+            wired = self.finish_plug(&mut record).await;
         }
         if let Err(e) = wired {
             self.stop_forwards(id).await;
@@ -258,7 +253,8 @@ impl Networks {
             return Err(e);
         }
         save_record(c, &record)?;
-        self.refresh_hosts(c, &joined).await;
+        super::hosts::refresh_one(self, c, &record).await;
+        self.refresh_hosts(c, &joined, Some(id)).await;
         drop(changes);
         for network in &joined {
             self.emit("connect", network, Some(id)).await;
@@ -288,14 +284,7 @@ impl Networks {
         Ok(())
     }
 
-    async fn finish_plug(
-        &self,
-        c: &Containers,
-        record: &mut Record,
-        hostname: &str,
-    ) -> Result<(), Status> {
-        let rootfs = c.fs(&record.id).rootfs();
-        super::hosts::write_etc_files(&rootfs, hostname)?;
+    async fn finish_plug(&self, record: &mut Record) -> Result<(), Status> {
         let primary = record
             .networks
             .iter()
@@ -330,7 +319,7 @@ impl Networks {
         if let Err(e) = save_record(c, &record) {
             tracing::warn!(container = id, error = %e, "saving the container's networks failed");
         }
-        self.refresh_hosts(c, &left).await;
+        self.refresh_hosts(c, &left, None).await;
         drop(changes);
         for network in &left {
             self.emit("disconnect", network, Some(id)).await;
@@ -420,7 +409,9 @@ impl Networks {
             return Err(e);
         }
         if live {
-            self.refresh_hosts(c, std::slice::from_ref(&network)).await;
+            self.refresh_hosts(c, std::slice::from_ref(&network), Some(&record.id))
+                .await;
+            super::hosts::refresh_one(self, c, &record).await;
         }
         drop(changes);
         self.emit("connect", &network, Some(&record.id)).await;
@@ -479,7 +470,8 @@ impl Networks {
         }
         self.detach_one(&mut membership).await;
         save_record(c, &record)?;
-        self.refresh_hosts(c, std::slice::from_ref(&network)).await;
+        self.refresh_hosts(c, std::slice::from_ref(&network), Some(&record.id))
+            .await;
         super::hosts::refresh_one(self, c, &record).await;
         drop(changes);
         self.emit("disconnect", &network, Some(&record.id)).await;

@@ -1,32 +1,76 @@
-//! The files Docker gives every container on a network (`/etc/hostname`,
-//! `/etc/resolv.conf`, `/etc/hosts`), and keeping `/etc/hosts` current.
+//! The files Docker gives every container (`/etc/hostname`, `/etc/resolv.conf`,
+//! `/etc/hosts`), and keeping `/etc/hosts` current.
+//!
+//! As in Docker, the files live in the container's state directory (`containers/<id>/`,
+//! beside its log) and the runtime bind-mounts them over the container's own: the host
+//! never writes inside a container's root, where the image or the container itself may
+//! have made `/etc/hosts` a symlink to a host file. They are written before the runtime
+//! creates the container, so the mounts have a source.
 //!
 //! berth has no embedded DNS server: on user-defined networks a container's /etc/hosts
 //! lists every peer it shares a network with, by container name, network aliases and
-//! short ID, and is rewritten in place (the inode the container sees) whenever a peer
-//! joins or leaves. The file is always rendered from the records, never patched, so a
-//! rewrite after a crash puts it right.
+//! short ID, and is rewritten in place (the inode the bind mount pins) whenever a peer
+//! joins or leaves. Only the peers on networks that resolve names are rewritten: on the
+//! default bridge a container's file names nobody but itself. The file is always rendered
+//! from the records, never patched, so a rewrite after a crash puts it right.
 
 use std::net::IpAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use berth_network::{HostsFile, write_container_file};
+use berth_runtime::{EngineFile, NetworkMode};
 use tonic::Status;
 
 use super::{NetworkRecord, Networks, internal};
 use crate::containers::Containers;
 use crate::containers::record::Record;
 
-/// Writes /etc/hostname and /etc/resolv.conf into a container's root before it starts;
-/// /etc/hosts follows from [`refresh_one`].
-pub(super) fn write_etc_files(rootfs: &Path, hostname: &str) -> Result<(), Status> {
-    let etc = rootfs.join("etc");
-    std::fs::create_dir_all(&etc).map_err(internal)?;
-    write_container_file(&etc.join("hostname"), &format!("{hostname}\n")).map_err(internal)?;
+/// The engine's files: their names in the state directory (Docker's) and in the container.
+const ETC_FILES: [(&str, &str); 3] = [
+    ("hostname", "/etc/hostname"),
+    ("hosts", "/etc/hosts"),
+    ("resolv.conf", "/etc/resolv.conf"),
+];
+
+/// The host's own files a `--network host` container gets copies of, as in Docker.
+const HOST_HOSTS: &str = "/etc/hosts";
+
+/// Where a container's /etc/hosts lives on the host, in its state directory `dir`.
+fn hosts_path(dir: &Path) -> PathBuf {
+    dir.join("hosts")
+}
+
+/// Writes a container's /etc/hostname, /etc/hosts and /etc/resolv.conf into its state
+/// directory `dir` before the runtime creates it (again, on a restart), and returns the
+/// mounts that carry them into the container. /etc/hosts starts with Docker's localhost
+/// lines; a container on a bridge gets its own address and its peers when it is plugged
+/// in, before it starts. A `--network host` container gets the host's /etc/hosts and
+/// resolv.conf, as in Docker.
+pub(crate) fn prepare_etc_files(
+    dir: &Path,
+    hostname: &str,
+    network: &NetworkMode,
+) -> Result<Vec<EngineFile>, Status> {
     let host_resolv = berth_network::read_host_resolv_conf().unwrap_or_default();
-    let resolv = berth_network::container_resolv_conf(&host_resolv, &Default::default())
-        .map_err(internal)?;
-    write_container_file(&etc.join("resolv.conf"), &resolv).map_err(internal)
+    let (hosts, resolv) = if *network == NetworkMode::Host {
+        let hosts = std::fs::read_to_string(HOST_HOSTS).unwrap_or_default();
+        (hosts, host_resolv)
+    } else {
+        let resolv = berth_network::container_resolv_conf(&host_resolv, &Default::default())
+            .map_err(internal)?;
+        (HostsFile::new().render(), resolv)
+    };
+    let contents = [format!("{hostname}\n"), hosts, resolv];
+    let mut files = Vec::new();
+    for ((name, destination), text) in ETC_FILES.iter().zip(contents) {
+        let source = dir.join(name);
+        write_container_file(&source, &text).map_err(internal)?;
+        files.push(EngineFile {
+            source,
+            destination: (*destination).to_owned(),
+        });
+    }
+    Ok(files)
 }
 
 /// The hostname a container was given: its own, or its short ID as Docker does.
@@ -96,7 +140,7 @@ fn write_hosts(c: &Containers, record: &Record, all: &[Record], networks: &[Netw
     let Some(text) = render(record, &hostname_of(c, record), all, networks) else {
         return;
     };
-    let path = c.fs(&record.id).rootfs().join("etc/hosts");
+    let path = hosts_path(&c.fs(&record.id).dir);
     if let Err(e) = write_container_file(&path, &text) {
         tracing::warn!(container = %record.id, error = %e, "updating /etc/hosts failed");
     }
@@ -115,19 +159,31 @@ impl Networks {
             .filter(|m| m.endpoint.is_some())
             .filter_map(|m| self.find(&m.network_id).ok())
             .collect();
-        self.refresh_hosts(c, &joined).await;
+        self.refresh_hosts(c, &joined, None).await;
     }
 
-    /// Rewrites the /etc/hosts of every attached container on `changed`.
-    pub(super) async fn refresh_hosts(&self, c: &Containers, changed: &[NetworkRecord]) {
+    /// Rewrites the /etc/hosts of the containers attached to the networks of `changed`
+    /// that resolve names, but `except`'s. The default bridge resolves no names: a
+    /// container's file there lists only itself, so a peer coming or going changes no
+    /// one else's.
+    pub(super) async fn refresh_hosts(
+        &self,
+        c: &Containers,
+        changed: &[NetworkRecord],
+        except: Option<&str>,
+    ) {
+        let naming: Vec<&NetworkRecord> = changed.iter().filter(|n| n.resolves_names()).collect();
+        if naming.is_empty() {
+            return;
+        }
         let (Ok(all), Ok(networks)) = (c.records.all(), self.store.all()) else {
             return;
         };
-        for record in &all {
+        for record in all.iter().filter(|r| Some(r.id.as_str()) != except) {
             let affected = record
                 .networks
                 .iter()
-                .any(|m| m.endpoint.is_some() && changed.iter().any(|n| n.id == m.network_id));
+                .any(|m| m.endpoint.is_some() && naming.iter().any(|n| n.id == m.network_id));
             if affected {
                 write_hosts(c, record, &all, &networks);
             }
@@ -135,7 +191,7 @@ impl Networks {
     }
 }
 
-/// Rewrites one container's /etc/hosts (after it left a network).
+/// Rewrites one container's /etc/hosts (it joined or left a network).
 pub(super) async fn refresh_one(networks: &Networks, c: &Containers, record: &Record) {
     if let (Ok(all), Ok(nets)) = (c.records.all(), networks.store.all()) {
         write_hosts(c, record, &all, &nets);

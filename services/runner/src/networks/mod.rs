@@ -24,6 +24,7 @@ use berth_network::{BridgeConfig, BridgeNetwork, Ipam, Ipv4Subnet, PortForward, 
 use tonic::Status;
 
 pub use attach::Membership;
+pub(crate) use hosts::prepare_etc_files;
 pub use store::{Driver, NetworkRecord, NetworkStore, StoreError};
 
 /// How the runner's networks are set up.

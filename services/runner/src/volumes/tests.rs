@@ -110,6 +110,12 @@ fn copy_up_fills_only_empty_volumes_and_keeps_metadata() {
     std::os::unix::fs::symlink("passwd", etc.join("link")).unwrap();
     std::fs::hard_link(etc.join("passwd"), etc.join("sub/hard")).unwrap();
     std::os::unix::fs::lchown(etc.join("sub"), Some(65534), Some(65534)).unwrap();
+    nix::unistd::mkfifo(
+        &etc.join("fifo"),
+        nix::sys::stat::Mode::from_bits_truncate(0o620),
+    )
+    .unwrap();
+    std::fs::set_permissions(etc.join("fifo"), std::fs::Permissions::from_mode(0o620)).unwrap();
 
     let vol = tempfile::tempdir().unwrap();
     assert!(copy_up(root.path(), "/etc", vol.path()).unwrap());
@@ -124,6 +130,9 @@ fn copy_up_fills_only_empty_volumes_and_keeps_metadata() {
         Path::new("passwd")
     );
     assert_eq!(p.join("sub").metadata().unwrap().uid(), 65534);
+    let fifo = p.join("fifo").symlink_metadata().unwrap();
+    assert!(std::os::unix::fs::FileTypeExt::is_fifo(&fifo.file_type()));
+    assert_eq!(fifo.mode() & 0o7777, 0o620);
     assert_eq!(
         p.join("sub/hard").metadata().unwrap().ino(),
         p.join("passwd").metadata().unwrap().ino(),
@@ -149,4 +158,50 @@ fn copy_up_never_follows_the_images_symlinks() {
     assert!(!copy_up(root.path(), "/escape", vol.path()).unwrap());
     assert!(!copy_up(root.path(), "/missing/dir", vol.path()).unwrap());
     assert_eq!(std::fs::read_dir(vol.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn copy_up_follows_the_images_links_inside_its_root_only() {
+    let root = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("secret"), "host").unwrap();
+    // An absolute link to a host directory: inside the root, that path is the root's.
+    std::os::unix::fs::symlink(outside.path(), root.path().join("data")).unwrap();
+    let vol = tempfile::tempdir().unwrap();
+    assert!(!copy_up(root.path(), "/data", vol.path()).unwrap());
+    let own = root.path().join(outside.path().strip_prefix("/").unwrap());
+    std::fs::create_dir_all(&own).unwrap();
+    std::fs::write(own.join("mine"), "image").unwrap();
+    assert!(copy_up(root.path(), "/data", vol.path()).unwrap());
+    let copied: Vec<_> = std::fs::read_dir(vol.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(copied, ["mine"], "the image's directory, not the host's");
+}
+
+#[test]
+fn copy_up_never_writes_through_a_symlink_planted_in_the_volume() {
+    // A container sharing the volume may plant links while the copy runs; here they
+    // are there before it starts, at the names the copy is about to write.
+    let image = tempfile::tempdir().unwrap();
+    std::fs::write(image.path().join("conf"), "from the image").unwrap();
+    let host = tempfile::tempdir().unwrap();
+    let victim = host.path().join("victim");
+    std::fs::write(&victim, "host file").unwrap();
+    let vol = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(&victim, vol.path().join("conf")).unwrap();
+    assert!(copy_up::fill_for_test(image.path(), vol.path()).is_err());
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "host file");
+
+    let image = tempfile::tempdir().unwrap();
+    std::fs::create_dir(image.path().join("dir")).unwrap();
+    std::fs::write(image.path().join("dir/inner"), "x").unwrap();
+    let vol = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(host.path(), vol.path().join("dir")).unwrap();
+    assert!(copy_up::fill_for_test(image.path(), vol.path()).is_err());
+    assert!(
+        !host.path().join("inner").exists(),
+        "nothing written on the host"
+    );
 }
