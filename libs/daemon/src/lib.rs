@@ -4,6 +4,8 @@
 //!
 //! Nothing here knows any service; it must stay free of service logic.
 
+pub mod data_root;
+
 use std::sync::Arc;
 
 use berth_bus::Bus;

@@ -53,7 +53,14 @@ async fn main() -> anyhow::Result<()> {
     let process = berth_daemon::start("berthd", &berth_daemon::BusArgs { nats: None }).await?;
     let shutdown = process.shutdown.clone();
     let root = std::path::absolute(&args.data_root).context("resolving --data-root")?;
-    std::fs::create_dir_all(&root).with_context(|| format!("creating {}", root.display()))?;
+    berth_daemon::data_root::secure_tree_top(&root, berth_daemon::data_root::ROOT_DIR_MODE)?;
+    // Before any socket is touched: a second berthd on this root must leave the live
+    // one's sockets alone.
+    let _lock = berth_daemon::data_root::lock(&root, "berthd")?;
+    berth_daemon::data_root::secure_dir(
+        &root.join("run"),
+        berth_daemon::data_root::PRIVATE_DIR_MODE,
+    )?;
 
     let bus = process.bus.clone();
     let image_store = socket(&root, "image-store");
