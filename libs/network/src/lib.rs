@@ -32,6 +32,7 @@ mod attach;
 mod bridge;
 mod error;
 mod etc_file;
+mod host_guard;
 mod hosts;
 mod ipam;
 mod loopback;
@@ -51,6 +52,7 @@ pub use bridge::{
 };
 pub use error::{NetworkError, Result};
 pub use etc_file::write_container_file;
+pub use host_guard::{guard_host_ports, host_guard_chain, unguard_host_ports};
 pub use hosts::{HostsEntry, HostsFile, validate_hostname};
 pub use ipam::Ipam;
 pub use loopback::bring_up_loopback;

@@ -16,6 +16,8 @@ struct Args {
     )]
     hosts: Vec<Host>,
     #[command(flatten)]
+    tls: berth_gateway::TlsArgs,
+    #[command(flatten)]
     bus: berth_daemon::BusArgs,
     /// The image store's gRPC address.
     #[arg(
@@ -32,9 +34,11 @@ struct Args {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    let tcp_security = args.tls.resolve(&args.hosts)?;
     let process = berth_daemon::start("berth-gateway", &args.bus).await?;
     let config = berth_gateway::Config {
         hosts: args.hosts,
+        tcp_security,
         health_listen: args.health_listen,
         image_store: args.image_store,
         bus: process.bus.clone(),
