@@ -5,12 +5,15 @@
 //! Nothing here knows any service; it must stay free of service logic.
 
 pub mod data_root;
+mod rlimit;
 
 use std::sync::Arc;
 
 use berth_bus::Bus;
 use berth_rpc::shutdown::CancellationToken;
 use berth_telemetry::{TelemetryConfig, TelemetryGuard};
+
+pub use rlimit::raise_open_file_limit;
 
 /// Why a process could not start.
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +48,7 @@ pub struct Process {
 /// thing in a Tokio `main`.
 pub async fn start(service_name: &str, bus: &BusArgs) -> Result<Process, DaemonError> {
     let telemetry = berth_telemetry::init(&TelemetryConfig::from_env(service_name))?;
+    raise_open_file_limit();
     let shutdown = berth_rpc::shutdown::on_signals()?;
     let bus = berth_bus::connect(bus.nats.as_deref()).await?;
     Ok(Process {

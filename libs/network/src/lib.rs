@@ -60,7 +60,10 @@ pub use mac::MacAddress;
 pub use nat::chain_name;
 pub use netns::run_in_netns;
 pub use pool::{PROC_NET_ROUTE, SubnetPool, host_routes};
-pub use ports::{PortForward, PortSpec, Protocol, ProxyOptions};
+pub use ports::{
+    DEFAULT_TCP_IDLE_TIMEOUT, DEFAULT_TCP_MAX_CONNECTIONS, PortForward, PortSpec, Protocol,
+    ProxyOptions,
+};
 pub use resolv::{
     DnsSettings, FALLBACK_NAMESERVERS, HOST_RESOLV_CONF, SYSTEMD_RESOLVED_CONF,
     container_resolv_conf, read_host_resolv_conf,

@@ -77,6 +77,14 @@ pub struct HostArgs {
         value_parser = berth_network::SubnetPool::parse
     )]
     pub network_pool: berth_network::SubnetPool,
+    /// The most TCP connections the userland proxy relays at once per published port;
+    /// past it new clients are closed at once.
+    #[arg(long, env = "BERTH_PROXY_MAX_CONNECTIONS", default_value_t = berth_network::DEFAULT_TCP_MAX_CONNECTIONS)]
+    pub proxy_max_connections: usize,
+    /// Seconds a proxied TCP connection may stay idle (no byte either way) before the
+    /// proxy closes it.
+    #[arg(long, env = "BERTH_PROXY_IDLE_TIMEOUT", default_value_t = berth_network::DEFAULT_TCP_IDLE_TIMEOUT.as_secs())]
+    pub proxy_idle_timeout: u64,
 }
 
 /// Why a runner could not run.
@@ -119,6 +127,11 @@ pub async fn serve(config: Config, shutdown: CancellationToken) -> Result<(), Ru
         Some(id) => id,
         None => stable_id(&config.data_root).map_err(data_err)?,
     };
+    berth_network::ProxyOptions::set_process_default(berth_network::ProxyOptions {
+        tcp_max_connections: config.host.proxy_max_connections.max(1),
+        tcp_idle_timeout: Duration::from_secs(config.host.proxy_idle_timeout.max(1)),
+        ..berth_network::ProxyOptions::builtin()
+    });
     let facts = HostFacts::read(std::path::Path::new("/"));
     let network_config = networks::NetworkConfig {
         bridge: config.host.bridge.clone(),
