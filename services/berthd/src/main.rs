@@ -164,10 +164,10 @@ async fn main() -> anyhow::Result<()> {
     );
 
     let stopped = supervise(services, shutdown).await;
-    if !guarded.is_empty() {
-        if let Err(e) = berth_network::unguard_host_ports(&args.host.bridge).await {
-            tracing::warn!(error = %e, "cannot remove the rules guarding the API's TCP ports");
-        }
+    if !guarded.is_empty()
+        && let Err(e) = berth_network::unguard_host_ports(&args.host.bridge).await
+    {
+        tracing::warn!(error = %e, "cannot remove the rules guarding the API's TCP ports");
     }
     stopped
 }

@@ -96,10 +96,8 @@ impl TlsArgs {
             return Ok(TcpSecurity::Tls(self.server_config(verify)?));
         }
         let allowed_beyond_loopback = self.tls == Some(false);
-        if !allowed_beyond_loopback {
-            if let Some(host) = hosts.iter().find(|h| beyond_loopback(h)) {
-                return Err(TlsError::PlainBeyondLoopback { host: host.clone() });
-            }
+        if !allowed_beyond_loopback && let Some(host) = hosts.iter().find(|h| beyond_loopback(h)) {
+            return Err(TlsError::PlainBeyondLoopback { host: host.clone() });
         }
         Ok(TcpSecurity::Plain {
             allowed_beyond_loopback,
