@@ -2,15 +2,14 @@
 //! `--tlsverify` only clients holding a certificate of the CA get in; a plain listener
 //! beyond loopback is refused unless `--tls=false` says so; and a container never
 //! reaches berthd's TCP listener through its bridge. Needs root, the docker CLI,
-//! `openssl`, `iptables` and Debian's busybox-static.
+//! `openssl` (the test's CA: [`TestPki`]), `iptables` and Debian's busybox-static.
 
 use std::io::Write as _;
 use std::net::TcpListener;
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use berth_testkit::{Berthd, binary, docker, docker_ok, printed, require_tool};
+use berth_testkit::{Berthd, TestPki, binary, docker, docker_ok, printed, require_tool};
 
 /// A port free on all addresses right now (the kernel's choice, then released).
 fn free_port() -> u16 {
@@ -20,89 +19,10 @@ fn free_port() -> u16 {
         .expect("a free port")
 }
 
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new(require_tool("openssl", "openssl"))
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "openssl {args:?}: {}", printed(&out));
-}
-
-/// A key and a certificate `name`.pem signed by `ca` (self-signed when `None`), with
-/// `extensions` (an openssl extension section's lines).
-fn certificate(dir: &Path, name: &str, ca: Option<&str>, extensions: &str) {
-    std::fs::write(dir.join(format!("{name}.ext")), extensions).unwrap();
-    openssl(
-        dir,
-        &[
-            "req",
-            "-new",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-subj",
-            &format!("/CN=berth-test-{name}"),
-            "-keyout",
-            &format!("{name}-key.pem"),
-            "-out",
-            &format!("{name}.csr"),
-        ],
-    );
-    let mut args = vec![
-        "x509".to_owned(),
-        "-req".into(),
-        "-in".into(),
-        format!("{name}.csr"),
-        "-days".into(),
-        "2".into(),
-        "-extfile".into(),
-        format!("{name}.ext"),
-        "-out".into(),
-        format!("{name}.pem"),
-    ];
-    match ca {
-        Some(ca) => args.extend([
-            "-CA".into(),
-            format!("{ca}.pem"),
-            "-CAkey".into(),
-            format!("{ca}-key.pem"),
-            "-CAcreateserial".into(),
-        ]),
-        None => args.extend(["-key".into(), format!("{name}-key.pem")]),
-    }
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    openssl(dir, &args);
-}
-
-/// A CA, a server certificate for 127.0.0.1, a client certificate of that CA, and a
-/// client certificate of another CA.
-fn make_pki(dir: &Path) {
-    let ca = "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n";
-    certificate(dir, "ca", None, ca);
-    certificate(dir, "rogue-ca", None, ca);
-    certificate(
-        dir,
-        "server",
-        Some("ca"),
-        "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n",
-    );
-    for (name, ca) in [("client", "ca"), ("rogue", "rogue-ca")] {
-        certificate(dir, name, Some(ca), "extendedKeyUsage=clientAuth\n");
-    }
-}
-
-fn path(dir: &Path, name: &str) -> String {
-    dir.join(name).display().to_string()
-}
-
 #[test]
 fn tlsverify_admits_only_clients_with_a_certificate_of_the_ca() {
-    let pki = tempfile::tempdir().unwrap();
-    make_pki(pki.path());
-    let p = |name: &str| path(pki.path(), name);
+    let pki = TestPki::new();
+    let p = |name: &str| pki.arg(name);
     let port = free_port();
     let tcp = format!("tcp://127.0.0.1:{port}");
     let _berthd = Berthd::start_with(&[
