@@ -19,6 +19,8 @@ struct Args {
     tls: berth_gateway::TlsArgs,
     #[command(flatten)]
     bus: berth_daemon::BusArgs,
+    #[command(flatten)]
+    grpc_tls: berth_daemon::GrpcTlsArgs,
     /// The image store's gRPC address.
     #[arg(
         long,
@@ -34,6 +36,7 @@ struct Args {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    args.grpc_tls.apply()?;
     let tcp_security = args.tls.resolve(&args.hosts)?;
     let process = berth_daemon::start("berth-gateway", &args.bus).await?;
     let config = berth_gateway::Config {

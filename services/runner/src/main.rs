@@ -44,11 +44,14 @@ struct Args {
     heartbeat_seconds: u64,
     #[command(flatten)]
     bus: berth_daemon::BusArgs,
+    #[command(flatten)]
+    grpc_tls: berth_daemon::GrpcTlsArgs,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    args.grpc_tls.apply()?;
     let process = berth_daemon::start("berth-runner", &args.bus).await?;
     let config = berth_runner::Config {
         listen: args.listen,
