@@ -136,7 +136,16 @@ pub fn write_atomic(path: &Path, bytes: &[u8], sync: Sync) -> Result<()> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
-    let mut f = std::fs::File::create(&tmp).ctx(|| format!("creating {}", tmp.display()))?;
+    // 0600: specs hold containers' environments (passwords), for root's eyes only.
+    let mut f = std::os::unix::fs::OpenOptionsExt::mode(
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true),
+        0o600,
+    )
+    .open(&tmp)
+    .ctx(|| format!("creating {}", tmp.display()))?;
     f.write_all(bytes)
         .ctx(|| format!("writing {}", tmp.display()))?;
     if sync == Sync::Durable {

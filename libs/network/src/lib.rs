@@ -32,6 +32,7 @@ mod attach;
 mod bridge;
 mod error;
 mod etc_file;
+mod host_guard;
 mod hosts;
 mod ipam;
 mod loopback;
@@ -51,6 +52,7 @@ pub use bridge::{
 };
 pub use error::{NetworkError, Result};
 pub use etc_file::write_container_file;
+pub use host_guard::{guard_host_ports, host_guard_chain, unguard_host_ports};
 pub use hosts::{HostsEntry, HostsFile, validate_hostname};
 pub use ipam::Ipam;
 pub use loopback::bring_up_loopback;
@@ -58,7 +60,10 @@ pub use mac::MacAddress;
 pub use nat::chain_name;
 pub use netns::run_in_netns;
 pub use pool::{PROC_NET_ROUTE, SubnetPool, host_routes};
-pub use ports::{PortForward, PortSpec, Protocol, ProxyOptions};
+pub use ports::{
+    DEFAULT_TCP_IDLE_TIMEOUT, DEFAULT_TCP_MAX_CONNECTIONS, PortForward, PortSpec, Protocol,
+    ProxyOptions,
+};
 pub use resolv::{
     DnsSettings, FALLBACK_NAMESERVERS, HOST_RESOLV_CONF, SYSTEMD_RESOLVED_CONF,
     container_resolv_conf, read_host_resolv_conf,

@@ -165,7 +165,7 @@ pub(crate) async fn remove(bridge: &str) -> Result<()> {
     remove_isolation(bridge).await
 }
 
-async fn ensure_chain(table: &str, chain: &str) -> Result<()> {
+pub(crate) async fn ensure_chain(table: &str, chain: &str) -> Result<()> {
     if !chain_exists(table, chain).await? {
         match iptables(&["-t", table, "-N", chain]).await {
             Ok(_) => {}
@@ -177,12 +177,17 @@ async fn ensure_chain(table: &str, chain: &str) -> Result<()> {
     Ok(())
 }
 
-async fn chain_exists(table: &str, chain: &str) -> Result<bool> {
+pub(crate) async fn chain_exists(table: &str, chain: &str) -> Result<bool> {
     Ok(run(&["-t", table, "-n", "-L", chain]).await?.0)
 }
 
 /// Adds a rule unless an identical one is there; `first` inserts it at the top.
-async fn ensure_rule(table: &str, chain: &str, rule: &[&str], first: bool) -> Result<()> {
+pub(crate) async fn ensure_rule(
+    table: &str,
+    chain: &str,
+    rule: &[&str],
+    first: bool,
+) -> Result<()> {
     let mut check = vec!["-t", table, "-C", chain];
     check.extend(rule);
     if run(&check).await?.0 {
@@ -198,7 +203,7 @@ async fn ensure_rule(table: &str, chain: &str, rule: &[&str], first: bool) -> Re
     iptables(&add).await.map(drop)
 }
 
-async fn run_ignoring_missing(args: &[&str]) -> Result<()> {
+pub(crate) async fn run_ignoring_missing(args: &[&str]) -> Result<()> {
     match run(args).await? {
         (true, _) => Ok(()),
         (false, stderr) if is_missing(&stderr) => Ok(()),
@@ -216,7 +221,7 @@ fn is_missing(stderr: &str) -> bool {
 }
 
 /// Runs iptables and returns stdout, or an error with its stderr.
-async fn iptables(args: &[&str]) -> Result<String> {
+pub(crate) async fn iptables(args: &[&str]) -> Result<String> {
     let output = spawn(args).await?;
     if output.status.success() {
         Ok(String::from_utf8_lossy(&output.stdout).into_owned())

@@ -19,11 +19,16 @@ pub fn connect(endpoint: &Endpoint) -> Result<TracedChannel, RpcError> {
         source,
     };
     let channel = match endpoint {
-        Endpoint::Tcp(hostport) => {
-            tonic::transport::Endpoint::from_shared(format!("http://{hostport}"))
+        Endpoint::Tcp(hostport) => match crate::tls::process_tls() {
+            Some(tls) => tonic::transport::Endpoint::from_shared(format!("https://{hostport}"))
                 .map_err(client_err)?
-                .connect_lazy()
-        }
+                .tls_config(tls.client())
+                .map_err(client_err)?
+                .connect_lazy(),
+            None => tonic::transport::Endpoint::from_shared(format!("http://{hostport}"))
+                .map_err(client_err)?
+                .connect_lazy(),
+        },
         Endpoint::Unix(path) => {
             let path = path.clone();
             // The URI is a placeholder: the connector below decides where to connect.

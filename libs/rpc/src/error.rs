@@ -17,6 +17,14 @@ pub enum RpcError {
         #[source]
         source: tonic::transport::Error,
     },
+    #[error("cannot read the gRPC TLS file {path}: {source}")]
+    TlsFile {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("invalid gRPC TLS settings: {0}")]
+    Tls(#[source] tonic::transport::Error),
     #[error("invalid gRPC address {endpoint}: {source}")]
     Client {
         endpoint: Endpoint,

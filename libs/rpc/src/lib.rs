@@ -9,11 +9,13 @@ mod endpoint;
 mod error;
 mod server;
 pub mod shutdown;
+mod tls;
 
 pub use client::{TracedChannel, connect};
 pub use endpoint::Endpoint;
 pub use error::RpcError;
 pub use server::{Listener, serve, serve_service};
+pub use tls::{MutualTls, use_mutual_tls};
 pub use tonic_health::server::HealthReporter;
 
 /// A health reporter and the health service it drives, for [`serve`]'s routes.

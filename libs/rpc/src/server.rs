@@ -68,7 +68,11 @@ pub async fn serve(
 ) -> Result<(), RpcError> {
     let endpoint = listener.endpoint().clone();
     tracing::info!(%endpoint, "serving gRPC");
-    let server = tonic::transport::Server::builder()
+    let mut builder = tonic::transport::Server::builder();
+    if let (Listener::Tcp(..), Some(tls)) = (&listener, crate::tls::process_tls()) {
+        builder = builder.tls_config(tls.server()).map_err(RpcError::Tls)?;
+    }
+    let server = builder
         .layer(ServerTraceLayer::default())
         .add_routes(routes);
     let result = match listener {

@@ -130,7 +130,8 @@ impl Drop for Berthd {
     }
 }
 
-/// Deletes a bridge a test's berthd or runner made, with its NAT rules.
+/// Deletes a bridge a test's berthd or runner made, with its NAT rules and the rules
+/// guarding its engine's API ports.
 pub fn remove_bridge(bridge: &str) {
     let bridge = bridge.to_owned();
     let _ = std::thread::spawn(move || {
@@ -139,6 +140,8 @@ pub fn remove_bridge(bridge: &str) {
             .build();
         if let Ok(rt) = rt {
             let _ = rt.block_on(berth_network::delete_bridge_network(&bridge));
+            // A berthd killed before it stopped leaves its API guard behind.
+            let _ = rt.block_on(berth_network::unguard_host_ports(&bridge));
         }
     })
     .join();

@@ -11,6 +11,7 @@ mod child;
 mod docker_cli;
 mod nats;
 pub mod otlp;
+mod pki;
 
 pub use berth_process::{
     Berthd, CgroupView, remove_bridge, remove_bridges_within, spawn_service,
@@ -23,6 +24,7 @@ pub use docker_cli::{
     docker, docker_command, docker_fails, docker_ok, events_between, events_time, printed,
 };
 pub use nats::NatsServer;
+pub use pki::TestPki;
 
 /// Panics with a message saying which Debian package provides a missing tool.
 pub fn require_tool(tool: &str, debian_package: &str) -> std::path::PathBuf {

@@ -31,6 +31,8 @@ struct Args {
     )]
     hosts: Vec<Host>,
     #[command(flatten)]
+    tls: berth_gateway::TlsArgs,
+    #[command(flatten)]
     host: berth_runner::HostArgs,
     /// A label for this host, KEY=VALUE (repeatable), shown by `docker info`.
     #[arg(long = "label", value_parser = berth_daemon::parse_key_value)]
@@ -49,11 +51,19 @@ fn socket(data_root: &Path, name: &str) -> Endpoint {
 async fn main() -> anyhow::Result<()> {
     let started = Instant::now();
     let args = Args::parse();
+    let tcp_security = args.tls.resolve(&args.hosts)?;
     // berthd is one process: its services share the in-process bus (no --nats).
     let process = berth_daemon::start("berthd", &berth_daemon::BusArgs { nats: None }).await?;
     let shutdown = process.shutdown.clone();
     let root = std::path::absolute(&args.data_root).context("resolving --data-root")?;
-    std::fs::create_dir_all(&root).with_context(|| format!("creating {}", root.display()))?;
+    berth_daemon::data_root::secure_tree_top(&root, berth_daemon::data_root::ROOT_DIR_MODE)?;
+    // Before any socket is touched: a second berthd on this root must leave the live
+    // one's sockets alone.
+    let _lock = berth_daemon::data_root::lock(&root, "berthd")?;
+    berth_daemon::data_root::secure_dir(
+        &root.join("run"),
+        berth_daemon::data_root::PRIVATE_DIR_MODE,
+    )?;
 
     let bus = process.bus.clone();
     let image_store = socket(&root, "image-store");
@@ -124,6 +134,7 @@ async fn main() -> anyhow::Result<()> {
     let gateway = berth_gateway::Gateway::bind(
         berth_gateway::Config {
             hosts: args.hosts.clone(),
+            tcp_security,
             health_listen: None,
             image_store: image_store.clone(),
             bus,
@@ -131,6 +142,13 @@ async fn main() -> anyhow::Result<()> {
         &shutdown,
     )
     .await?;
+    // Containers reach the host at their bridge's gateway: keep them off the API.
+    let guarded = gateway.exposed_tcp_ports();
+    if !guarded.is_empty() {
+        berth_network::guard_host_ports(&args.host.bridge, &guarded)
+            .await
+            .context("keeping containers off the Docker API's TCP ports")?;
+    }
     if !gateway.wait_for_runner(RUNNER_ANNOUNCE_TIMEOUT).await {
         tracing::warn!("the runner has not announced itself; containers cannot run yet");
     }
@@ -145,7 +163,13 @@ async fn main() -> anyhow::Result<()> {
         "berthd is ready"
     );
 
-    supervise(services, shutdown).await
+    let stopped = supervise(services, shutdown).await;
+    if !guarded.is_empty()
+        && let Err(e) = berth_network::unguard_host_ports(&args.host.bridge).await
+    {
+        tracing::warn!(error = %e, "cannot remove the rules guarding the API's TCP ports");
+    }
+    stopped
 }
 
 /// Waits for every service to stop. If one stops on its own, the others are stopped too:

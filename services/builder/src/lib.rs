@@ -51,10 +51,11 @@ impl Builder for BuilderService {}
 
 /// Serves until `shutdown` is cancelled.
 pub async fn serve(config: Config, shutdown: CancellationToken) -> Result<(), BuilderError> {
-    std::fs::create_dir_all(&config.scratch).map_err(|source| BuilderError::Scratch {
-        path: config.scratch.clone(),
-        source,
-    })?;
+    berth_daemon::data_root::secure_dir(&config.scratch, berth_daemon::data_root::PRIVATE_DIR_MODE)
+        .map_err(|e| BuilderError::Scratch {
+            path: config.scratch.clone(),
+            source: std::io::Error::other(e),
+        })?;
     let service = BuilderServer::new(BuilderService {
         _image_store: ImageStoreClient::new(berth_rpc::connect(&config.image_store)?),
         _registry_proxy: RegistryProxyClient::new(berth_rpc::connect(&config.registry_proxy)?),

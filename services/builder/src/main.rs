@@ -30,11 +30,14 @@ struct Args {
     registry_proxy: berth_rpc::Endpoint,
     #[command(flatten)]
     bus: berth_daemon::BusArgs,
+    #[command(flatten)]
+    grpc_tls: berth_daemon::GrpcTlsArgs,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    args.grpc_tls.apply()?;
     let process = berth_daemon::start("berth-builder", &args.bus).await?;
     let config = berth_builder::Config {
         listen: args.listen,

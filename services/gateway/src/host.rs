@@ -5,6 +5,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::str::FromStr;
 
+use crate::tls::{TcpSecurity, TlsListener};
+
 /// Docker's default TCP port when `-H tcp://ADDR` names none.
 const DEFAULT_TCP_PORT: u16 = 2375;
 
@@ -51,17 +53,18 @@ impl fmt::Display for Host {
     }
 }
 
-/// A bound listener of either kind.
+/// A bound listener of any kind.
 #[derive(Debug)]
 pub enum HostListener {
     Unix(tokio::net::UnixListener),
     Tcp(tokio::net::TcpListener),
+    Tls(TlsListener),
 }
 
 impl Host {
     /// Binds the address. A unix socket gets mode 0660, as dockerd's does: only root and
     /// the socket's group may drive the engine, which is as good as root on the host.
-    pub async fn bind(&self) -> std::io::Result<HostListener> {
+    pub async fn bind(&self, security: &TcpSecurity) -> std::io::Result<HostListener> {
         match self {
             Host::Unix(path) => {
                 if let Some(dir) = path.parent() {
@@ -78,10 +81,29 @@ impl Host {
             Host::Tcp(addr) => {
                 let listener = tokio::net::TcpListener::bind(addr.as_str()).await?;
                 let local = listener.local_addr()?;
-                if !local.ip().is_loopback() {
-                    tracing::warn!(%local, "the Docker API is listening on the network without TLS: anyone who reaches it is root on this host");
+                match security {
+                    TcpSecurity::Tls(config) => Ok(HostListener::Tls(TlsListener::new(
+                        listener,
+                        config.clone(),
+                    )?)),
+                    TcpSecurity::Plain { .. } if local.ip().is_loopback() => {
+                        Ok(HostListener::Tcp(listener))
+                    }
+                    TcpSecurity::Plain {
+                        allowed_beyond_loopback: true,
+                    } => {
+                        tracing::warn!(%local, "the Docker API is listening on the network without TLS (--tls=false): anyone who reaches it is root on this host");
+                        Ok(HostListener::Tcp(listener))
+                    }
+                    TcpSecurity::Plain {
+                        allowed_beyond_loopback: false,
+                    } => Err(std::io::Error::new(
+                        std::io::ErrorKind::PermissionDenied,
+                        format!(
+                            "{local} is beyond loopback: serve it with --tlsverify, or pass --tls=false"
+                        ),
+                    )),
                 }
-                Ok(HostListener::Tcp(listener))
             }
         }
     }

@@ -10,6 +10,7 @@ mod error;
 mod host;
 mod runner_pool;
 mod state;
+mod tls;
 
 use std::sync::Arc;
 
@@ -24,6 +25,7 @@ use tower::ServiceExt as _;
 pub use api::version::{API_VERSION, MIN_API_VERSION};
 pub use error::ApiError;
 pub use host::Host;
+pub use tls::{TcpSecurity, TlsArgs, TlsError};
 
 use crate::host::HostListener;
 use crate::runner_pool::RunnerPool;
@@ -53,6 +55,8 @@ const MAX_MESSAGE_BYTES: usize = 64 << 20;
 pub struct Config {
     /// Addresses to serve the Docker API on.
     pub hosts: Vec<Host>,
+    /// How TCP hosts are served ([`TlsArgs::resolve`]).
+    pub tcp_security: TcpSecurity,
     /// Where to serve gRPC health, if anywhere.
     pub health_listen: Option<berth_rpc::Endpoint>,
     /// The image store's gRPC address.
@@ -75,10 +79,13 @@ impl Gateway {
         let runners = RunnerPool::follow(config.bus.clone(), shutdown.clone()).await?;
         let mut listeners = Vec::new();
         for host in &config.hosts {
-            let listener = host.bind().await.map_err(|source| GatewayError::Listen {
-                host: host.clone(),
-                source,
-            })?;
+            let listener =
+                host.bind(&config.tcp_security)
+                    .await
+                    .map_err(|source| GatewayError::Listen {
+                        host: host.clone(),
+                        source,
+                    })?;
             listeners.push((host.clone(), listener));
         }
         let health = match &config.health_listen {
@@ -97,6 +104,24 @@ impl Gateway {
                 .max_decoding_message_size(MAX_MESSAGE_BYTES),
             },
         })
+    }
+
+    /// The ports of the TCP listeners bound beyond loopback: what containers must be kept
+    /// from reaching through their bridge.
+    pub fn exposed_tcp_ports(&self) -> Vec<u16> {
+        let mut ports: Vec<u16> = self
+            .listeners
+            .iter()
+            .filter_map(|(_, l)| match l {
+                HostListener::Tcp(l) => l.local_addr().ok(),
+                HostListener::Tls(l) => axum::serve::Listener::local_addr(l).ok(),
+                HostListener::Unix(_) => None,
+            })
+            .filter(|a| !a.ip().is_loopback())
+            .map(|a| a.port())
+            .collect();
+        ports.dedup();
+        ports
     }
 
     /// Waits until at least one runner has announced itself, or `timeout` passes; says
@@ -136,6 +161,7 @@ impl Gateway {
                 let served = match listener {
                     HostListener::Unix(l) => axum::serve(l, app).with_graceful_shutdown(stop).await,
                     HostListener::Tcp(l) => axum::serve(l, app).with_graceful_shutdown(stop).await,
+                    HostListener::Tls(l) => axum::serve(l, app).with_graceful_shutdown(stop).await,
                 };
                 if let Host::Unix(path) = &host {
                     let _ = std::fs::remove_file(path);

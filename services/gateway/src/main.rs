@@ -16,7 +16,11 @@ struct Args {
     )]
     hosts: Vec<Host>,
     #[command(flatten)]
+    tls: berth_gateway::TlsArgs,
+    #[command(flatten)]
     bus: berth_daemon::BusArgs,
+    #[command(flatten)]
+    grpc_tls: berth_daemon::GrpcTlsArgs,
     /// The image store's gRPC address.
     #[arg(
         long,
@@ -32,9 +36,12 @@ struct Args {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    args.grpc_tls.apply()?;
+    let tcp_security = args.tls.resolve(&args.hosts)?;
     let process = berth_daemon::start("berth-gateway", &args.bus).await?;
     let config = berth_gateway::Config {
         hosts: args.hosts,
+        tcp_security,
         health_listen: args.health_listen,
         image_store: args.image_store,
         bus: process.bus.clone(),

@@ -54,16 +54,23 @@ const MAX_MESSAGE_BYTES: usize = 64 << 20;
 /// Serves until `shutdown` is cancelled.
 pub async fn serve(config: Config, shutdown: CancellationToken) -> Result<(), ImageStoreError> {
     let root = config.data_root.clone();
-    let store = tokio::task::spawn_blocking(move || store::Store::open(&root, config.bus))
-        .await
-        .map_err(|e| ImageStoreError::Open {
-            path: config.data_root.clone(),
-            source: StoreError::InvalidArgument(e.to_string()),
-        })?
-        .map_err(|source| ImageStoreError::Open {
-            path: config.data_root.clone(),
-            source,
-        })?;
+    let store = tokio::task::spawn_blocking(move || {
+        use berth_daemon::data_root::{PRIVATE_DIR_MODE, secure_state_files, secure_tree_top};
+        let private = |e| StoreError::io(root.clone(), std::io::Error::other(e));
+        secure_tree_top(&root, PRIVATE_DIR_MODE).map_err(private)?;
+        let store = store::Store::open(&root, config.bus)?;
+        secure_state_files(&root, &["meta.redb"]).map_err(private)?;
+        Ok(store)
+    })
+    .await
+    .map_err(|e| ImageStoreError::Open {
+        path: config.data_root.clone(),
+        source: StoreError::InvalidArgument(e.to_string()),
+    })?
+    .map_err(|source| ImageStoreError::Open {
+        path: config.data_root.clone(),
+        source,
+    })?;
     let listener = Listener::bind(&config.listen).await?;
     let service = ImageStoreServer::new(service::ImageStoreService::new(Arc::new(store)))
         .max_decoding_message_size(MAX_MESSAGE_BYTES)

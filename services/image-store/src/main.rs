@@ -20,11 +20,14 @@ struct Args {
     data_root: PathBuf,
     #[command(flatten)]
     bus: berth_daemon::BusArgs,
+    #[command(flatten)]
+    grpc_tls: berth_daemon::GrpcTlsArgs,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    args.grpc_tls.apply()?;
     let process = berth_daemon::start("berth-image-store", &args.bus).await?;
     let config = berth_image_store::Config {
         listen: args.listen,

@@ -18,11 +18,14 @@ struct Args {
     image_store: berth_rpc::Endpoint,
     #[command(flatten)]
     bus: berth_daemon::BusArgs,
+    #[command(flatten)]
+    grpc_tls: berth_daemon::GrpcTlsArgs,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    args.grpc_tls.apply()?;
     let process = berth_daemon::start("berth-registry-proxy", &args.bus).await?;
     let config = berth_registry_proxy::Config {
         listen: args.listen,

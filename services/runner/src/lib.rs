@@ -77,6 +77,14 @@ pub struct HostArgs {
         value_parser = berth_network::SubnetPool::parse
     )]
     pub network_pool: berth_network::SubnetPool,
+    /// The most TCP connections the userland proxy relays at once per published port;
+    /// past it new clients are closed at once.
+    #[arg(long, env = "BERTH_PROXY_MAX_CONNECTIONS", default_value_t = berth_network::DEFAULT_TCP_MAX_CONNECTIONS)]
+    pub proxy_max_connections: usize,
+    /// Seconds a proxied TCP connection may stay idle (no byte either way) before the
+    /// proxy closes it.
+    #[arg(long, env = "BERTH_PROXY_IDLE_TIMEOUT", default_value_t = berth_network::DEFAULT_TCP_IDLE_TIMEOUT.as_secs())]
+    pub proxy_idle_timeout: u64,
 }
 
 /// Why a runner could not run.
@@ -102,11 +110,28 @@ pub async fn serve(config: Config, shutdown: CancellationToken) -> Result<(), Ru
         path: config.data_root.clone(),
         source,
     };
-    std::fs::create_dir_all(&config.data_root).map_err(data_err)?;
+    let secure_err = |e: berth_daemon::data_root::DataRootError| data_err(std::io::Error::other(e));
+    berth_daemon::data_root::secure_tree_top(
+        &config.data_root,
+        berth_daemon::data_root::PRIVATE_DIR_MODE,
+    )
+    .map_err(secure_err)?;
+    for dir in ["containers", "snapshots", "volumes", "runtime"] {
+        berth_daemon::data_root::secure_dir(
+            &config.data_root.join(dir),
+            berth_daemon::data_root::PRIVATE_DIR_MODE,
+        )
+        .map_err(secure_err)?;
+    }
     let runner_id = match config.runner_id.clone() {
         Some(id) => id,
         None => stable_id(&config.data_root).map_err(data_err)?,
     };
+    berth_network::ProxyOptions::set_process_default(berth_network::ProxyOptions {
+        tcp_max_connections: config.host.proxy_max_connections.max(1),
+        tcp_idle_timeout: Duration::from_secs(config.host.proxy_idle_timeout.max(1)),
+        ..berth_network::ProxyOptions::builtin()
+    });
     let facts = HostFacts::read(std::path::Path::new("/"));
     let network_config = networks::NetworkConfig {
         bridge: config.host.bridge.clone(),
@@ -121,6 +146,7 @@ pub async fn serve(config: Config, shutdown: CancellationToken) -> Result<(), Ru
             message: e.to_string(),
         })?;
     let containers = Arc::new(open_containers(&config, &config.data_root, networks)?);
+    secure_state(&config.data_root).map_err(secure_err)?;
     containers.readopt().await;
     let listener = Listener::bind(&config.listen).await?;
     let address = config
@@ -147,6 +173,36 @@ pub async fn serve(config: Config, shutdown: CancellationToken) -> Result<(), Ru
     let served = berth_rpc::serve_service(listener, service, shutdown.cancelled_owned()).await;
     let _ = beats.await;
     served?;
+    Ok(())
+}
+
+/// Makes the runner's databases and each container's spec and state root's alone: they
+/// hold containers' environments. Files written from now on are created 0600; this
+/// fixes those an older berth left readable.
+fn secure_state(root: &std::path::Path) -> Result<(), berth_daemon::data_root::DataRootError> {
+    use berth_daemon::data_root::secure_state_files;
+    use berth_monitor::state::files;
+    secure_state_files(
+        root,
+        &[
+            "containers.redb",
+            "networks.redb",
+            "volumes.redb",
+            "runner-id",
+        ],
+    )?;
+    // The runtime's state directory per container: the OCI spec and berth.json.
+    let Ok(entries) = std::fs::read_dir(root.join("runtime")) else {
+        return Ok(());
+    };
+    for entry in entries.flatten() {
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            secure_state_files(
+                &entry.path(),
+                &[files::SPEC, files::MONITOR_SPEC, files::STATE, files::EXIT],
+            )?;
+        }
+    }
     Ok(())
 }
 

@@ -9,8 +9,14 @@ use clap::Parser;
 #[derive(Debug, Parser)]
 #[command(name = "berth-runner", version)]
 struct Args {
-    /// gRPC address to serve: tcp://HOST:PORT or unix:///PATH.
-    #[arg(long, env = "BERTH_LISTEN", default_value = "tcp://127.0.0.1:7104")]
+    /// gRPC address to serve: unix:///PATH or tcp://HOST:PORT. A unix socket by default:
+    /// the runner's gRPC has no authentication yet and drives root on this host, so
+    /// TCP is only for a network that only gateways reach (see compose/ and deploy/).
+    #[arg(
+        long,
+        env = "BERTH_LISTEN",
+        default_value = "unix:///run/berth/runner.sock"
+    )]
     listen: berth_rpc::Endpoint,
     /// The address gateways should dial, when it is not --listen.
     #[arg(long, env = "BERTH_ADVERTISE")]
@@ -38,11 +44,14 @@ struct Args {
     heartbeat_seconds: u64,
     #[command(flatten)]
     bus: berth_daemon::BusArgs,
+    #[command(flatten)]
+    grpc_tls: berth_daemon::GrpcTlsArgs,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    args.grpc_tls.apply()?;
     let process = berth_daemon::start("berth-runner", &args.bus).await?;
     let config = berth_runner::Config {
         listen: args.listen,

@@ -39,15 +39,47 @@ pub struct ProxyOptions {
     pub udp_max_flows: usize,
     /// How long to wait for the container to accept a proxied TCP connection.
     pub tcp_connect_timeout: Duration,
+    /// The most TCP connections proxied at once per published port; past it new
+    /// clients are closed at once (the process as a whole is bounded too, by its
+    /// open-file limit).
+    pub tcp_max_connections: usize,
+    /// How long a proxied TCP connection lives with no byte in either direction.
+    pub tcp_idle_timeout: Duration,
 }
 
-impl Default for ProxyOptions {
-    fn default() -> Self {
+/// Defaults of [`ProxyOptions::tcp_max_connections`] and
+/// [`ProxyOptions::tcp_idle_timeout`]: room for a busy server, while one port cannot
+/// take the engine's descriptors; an hour of silence, well past any request, so only
+/// abandoned connections are closed.
+pub const DEFAULT_TCP_MAX_CONNECTIONS: usize = 1024;
+pub const DEFAULT_TCP_IDLE_TIMEOUT: Duration = Duration::from_secs(3600);
+
+/// What [`ProxyOptions::default`] gives, settable once per process (from an engine's
+/// flags) so that every published port of the process gets them.
+static PROCESS_DEFAULTS: std::sync::OnceLock<ProxyOptions> = std::sync::OnceLock::new();
+
+impl ProxyOptions {
+    /// Makes `options` the default of this process; only the first call counts, and it
+    /// must come before the first port is published. Returns whether it counted.
+    pub fn set_process_default(options: ProxyOptions) -> bool {
+        PROCESS_DEFAULTS.set(options).is_ok()
+    }
+
+    /// berth's own defaults, whatever the process's are.
+    pub fn builtin() -> Self {
         Self {
             udp_idle_timeout: Duration::from_secs(90),
             udp_max_flows: 1024,
             tcp_connect_timeout: Duration::from_secs(10),
+            tcp_max_connections: DEFAULT_TCP_MAX_CONNECTIONS,
+            tcp_idle_timeout: DEFAULT_TCP_IDLE_TIMEOUT,
         }
+    }
+}
+
+impl Default for ProxyOptions {
+    fn default() -> Self {
+        *PROCESS_DEFAULTS.get_or_init(Self::builtin)
     }
 }
 
@@ -61,7 +93,8 @@ pub struct PortForward {
 }
 
 impl PortForward {
-    /// Publishes `spec` for a container at `container_ip` with default options.
+    /// Publishes `spec` for a container at `container_ip` with the process's default
+    /// options.
     pub async fn start(spec: &PortSpec, container_ip: IpAddr) -> Result<Self> {
         Self::start_with(spec, container_ip, ProxyOptions::default()).await
     }
@@ -84,7 +117,7 @@ impl PortForward {
             Protocol::Tcp => {
                 let listener = TcpListener::bind(addr).await.map_err(bind_error)?;
                 let local = listener.local_addr().map_err(bind_error)?;
-                let task = tokio::spawn(tcp::serve(listener, target, options.tcp_connect_timeout));
+                let task = tokio::spawn(tcp::serve(listener, target, options));
                 (local, task)
             }
             Protocol::Udp => {
