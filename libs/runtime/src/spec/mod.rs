@@ -67,9 +67,19 @@ pub fn merge_env(base: &mut Vec<String>, overrides: &[String]) {
     }
 }
 
-fn has_env(env: &[String], key: &str) -> bool {
-    env.iter()
-        .any(|e| e.split_once('=').is_some_and(|(k, _)| k == key))
+/// Gives `env` a non-empty `HOME` (`home`, else `/`), dropping empty or bare `HOME`
+/// entries. libcontainer looks a missing or empty `HOME` up with getpwuid after entering
+/// the container, where glibc's NSS would load the image's `libnss_*.so` into the
+/// runtime process (see `spawn::sealed_exe`).
+pub fn ensure_home(env: &mut Vec<String>, home: &str) {
+    let has_home = env
+        .iter()
+        .any(|e| e.strip_prefix("HOME=").is_some_and(|v| !v.is_empty()));
+    env.retain(|e| e != "HOME" && e != "HOME=");
+    if !has_home {
+        let home = if home.is_empty() { "/" } else { home };
+        env.push(format!("HOME={home}"));
+    }
 }
 
 /// The current hard limit of `resource`, from getrlimit(2).
@@ -187,9 +197,7 @@ pub fn build(cfg: &ContainerConfig, ctx: &SpecContext<'_>) -> Result<BuiltSpec> 
         env.push("TERM=xterm".into());
     }
     merge_env(&mut env, &cfg.env);
-    if !has_env(&env, "HOME") {
-        env.push(format!("HOME={}", user.home));
-    }
+    ensure_home(&mut env, &user.home);
 
     let mut caps =
         capabilities::effective_set(cfg.privileged, &cfg.cap_add, &cfg.cap_drop, ctx.last_cap)?;
