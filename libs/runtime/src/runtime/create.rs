@@ -72,7 +72,7 @@ impl Runtime {
             rootfs,
             cgroups_path: &cgroups_path,
             host: &host,
-            last_cap: spec::capabilities::kernel_last_cap(),
+            bounding: spec::capabilities::daemon_bounding_set(),
             hard_limit: spec::current_hard_limit,
         };
         let built = spec::build(config, &ctx)?;

@@ -38,8 +38,8 @@ pub struct SpecContext<'a> {
     pub cgroups_path: &'a str,
     /// what the host's cgroups can enforce
     pub host: &'a HostSupport,
-    /// the kernel's highest capability number
-    pub last_cap: usize,
+    /// the capabilities `--privileged` and `ALL` grant: the daemon's bounding set
+    pub bounding: u64,
     /// the current hard limit of an rlimit (`None` when unlimited)
     pub hard_limit: fn(PosixRlimitType) -> Option<u64>,
 }
@@ -200,7 +200,7 @@ pub fn build(cfg: &ContainerConfig, ctx: &SpecContext<'_>) -> Result<BuiltSpec> 
     ensure_home(&mut env, &user.home);
 
     let mut caps =
-        capabilities::effective_set(cfg.privileged, &cfg.cap_add, &cfg.cap_drop, ctx.last_cap)?;
+        capabilities::effective_set(cfg.privileged, &cfg.cap_add, &cfg.cap_drop, ctx.bounding)?;
     if !ctx.host.device_filter && !cfg.privileged && caps.remove("MKNOD") {
         warnings.push(
             "this host's cgroup v2 device filter is not supported by this berth build: CAP_MKNOD was dropped so the container cannot create device nodes".into(),

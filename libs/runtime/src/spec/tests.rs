@@ -35,7 +35,7 @@ fn build_with(cfg: &ContainerConfig, host: &HostSupport) -> BuiltSpec {
         rootfs: root.path(),
         cgroups_path: "/berth/0123456789abcdef0123",
         host,
-        last_cap: 40,
+        bounding: crate::spec::capabilities::up_to(40),
         hard_limit: limit_20000,
     };
     build(cfg, &ctx).unwrap()
@@ -285,7 +285,7 @@ fn bad_configs_say_what_to_do() {
         rootfs: root.path(),
         cgroups_path: "/x",
         host: &host,
-        last_cap: 40,
+        bounding: crate::spec::capabilities::up_to(40),
         hard_limit: limit_20000,
     };
     assert!(
