@@ -44,15 +44,17 @@ pub mod cgroups;
 pub mod config;
 pub mod error;
 mod runtime;
+pub mod security_opt;
 pub mod spawn;
 pub mod spec;
 pub mod state;
 
 pub use berth_monitor::protocol::ExecConfig;
 pub use cgroups::CgroupStats;
-pub use config::{ContainerConfig, LogConfig, NetworkMode, Resources, Ulimit};
+pub use config::{ContainerConfig, Device, LogConfig, NetworkMode, Resources, Ulimit};
 pub use error::{Error, Result};
 pub use runtime::{
     ContainerHandle, ContainerState, Frame, MONITOR_BINARY, Runtime, Session, Status, StdinWriter,
 };
+pub use security_opt::SecurityOpts;
 pub use state::ExitRecord;

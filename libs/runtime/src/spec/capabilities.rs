@@ -168,10 +168,25 @@ pub fn daemon_bounding_set() -> u64 {
         & known
 }
 
+/// Whether this process holds capability `name` (without `CAP_`) in its effective set.
+pub fn has_effective(name: &str) -> bool {
+    let Some(bit) = ALL_BY_NUMBER.iter().position(|c| *c == name) else {
+        return false;
+    };
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| parse_cap_line(&s, "CapEff:"))
+        .is_some_and(|eff| eff & (1u64 << bit) != 0)
+}
+
 fn parse_cap_bnd(status: &str) -> Option<u64> {
+    parse_cap_line(status, "CapBnd:")
+}
+
+fn parse_cap_line(status: &str, key: &str) -> Option<u64> {
     status
         .lines()
-        .find_map(|l| l.strip_prefix("CapBnd:"))
+        .find_map(|l| l.strip_prefix(key))
         .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
 }
 
