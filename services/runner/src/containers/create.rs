@@ -174,7 +174,6 @@ impl Containers {
                 path: Some(log_path.clone()),
                 ..Default::default()
             },
-            ..Default::default()
         };
 
         let _names = self.names.lock().await;
