@@ -36,7 +36,7 @@ fn seals() -> SealFlag {
     SealFlag::F_SEAL_SEAL | SealFlag::F_SEAL_SHRINK | SealFlag::F_SEAL_GROW | SealFlag::F_SEAL_WRITE
 }
 
-/// Whether `file` is a memfd with every seal of [`seals`].
+/// Whether `file` is a memfd sealed against writing, growing, shrinking and resealing.
 pub fn is_sealed(file: &impl AsRawFd) -> bool {
     fcntl(file.as_raw_fd(), FcntlArg::F_GET_SEALS)
         .ok()
