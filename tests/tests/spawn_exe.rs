@@ -178,42 +178,96 @@ fn attack(host: &str, args: &[&str]) -> String {
     text
 }
 
-#[test]
-fn a_container_cannot_rewrite_berth_spawn_through_proc_self_exe() {
-    let work = tempfile::tempdir().unwrap();
-    // berthd runs copies, so a regression damages these and not target/.
-    let bin = work.path().join("bin");
-    std::fs::create_dir(&bin).unwrap();
-    for name in ["berth-monitor", "berth-spawn"] {
-        std::fs::copy(binary(name), bin.join(name)).unwrap();
-    }
-    let spawn = bin.join("berth-spawn");
-    let before = sha256(&spawn);
+/// An NSS module: loaded into any process of the image that looks a user up by id.
+const NSS_C: &str = r#"
+#include <fcntl.h>
+#include <unistd.h>
 
-    let grab = gcc(work.path(), "grab.so", GRAB_C, &["-shared", "-fPIC"]);
-    let attacker = gcc(work.path(), "attack", ATTACK_C, &[]);
-    let mut files: Vec<(String, Vec<u8>, u32)> = libraries(&[&spawn, &grab, &attacker])
-        .into_iter()
+__attribute__((constructor)) static void loaded(void) {
+    int fd = open("/nss-module-loaded", O_WRONLY | O_CREAT, 0644);
+    if (fd >= 0) close(fd);
+}
+"#;
+
+/// Looks root up by id, as libcontainer does for a missing HOME.
+const LOOKUP_C: &str = r#"
+#include <pwd.h>
+
+int main(void) {
+    getpwuid(0);
+    return 0;
+}
+"#;
+
+/// The glibc image of these tests, as a root filesystem tarball in `work`: the loader and
+/// libraries of `spawn` and of the programs, the programs, `/pwn`, busybox, and an NSS
+/// configuration that loads the image's own module for user lookups.
+fn glibc_image(work: &Path, spawn: &Path) -> PathBuf {
+    let grab = gcc(work, "grab.so", GRAB_C, &["-shared", "-fPIC"]);
+    let attacker = gcc(work, "attack", ATTACK_C, &[]);
+    let nss = gcc(work, "libnss_berthtest.so.2", NSS_C, &["-shared", "-fPIC"]);
+    let lookup = gcc(work, "lookup", LOOKUP_C, &[]);
+    let libs = libraries(&[spawn, &grab, &attacker]);
+    let libc_dir = libs
+        .iter()
+        .find(|l| l.ends_with("/libc.so.6"))
+        .and_then(|l| Path::new(l).parent())
+        .expect("ldd names libc.so.6")
+        .to_string_lossy()
+        .trim_start_matches('/')
+        .to_owned();
+    let mut files: Vec<(String, Vec<u8>, u32)> = libs
+        .iter()
         .map(|lib| {
             // The loader and libraries are symlinks on the host: the image gets their
             // contents at the paths the binaries ask for.
-            let data = std::fs::read(&lib).unwrap();
+            let data = std::fs::read(lib).unwrap();
             (lib.trim_start_matches('/').to_owned(), data, 0o755)
         })
         .collect();
     files.push(("grab.so".into(), std::fs::read(&grab).unwrap(), 0o755));
     files.push(("attack".into(), std::fs::read(&attacker).unwrap(), 0o755));
+    files.push(("lookup".into(), std::fs::read(&lookup).unwrap(), 0o755));
     files.push(("pwn".into(), b"#!/proc/self/exe\n".to_vec(), 0o755));
+    files.push((
+        format!("{libc_dir}/libnss_berthtest.so.2"),
+        std::fs::read(&nss).unwrap(),
+        0o755,
+    ));
+    files.push((
+        "etc/nsswitch.conf".into(),
+        b"passwd: berthtest\ngroup: berthtest\n".to_vec(),
+        0o644,
+    ));
     files.push((
         "bin/busybox".into(),
         std::fs::read("/bin/busybox").expect("apt-get install busybox-static"),
         0o755,
     ));
-    let tarball = work.path().join("rootfs.tar");
+    let tarball = work.join("rootfs.tar");
     std::fs::write(&tarball, rootfs_tar(&files)).unwrap();
+    tarball
+}
 
+/// berthd running copies of berth-monitor and berth-spawn from `work`, so a regression
+/// damages these and not target/; and the copy of berth-spawn.
+fn berthd_with_copies(work: &Path) -> (Berthd, PathBuf) {
+    let bin = work.join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    for name in ["berth-monitor", "berth-spawn"] {
+        std::fs::copy(binary(name), bin.join(name)).unwrap();
+    }
     let monitor = bin.join("berth-monitor");
     let berthd = Berthd::start_with_env(&[], &[("BERTH_MONITOR", monitor.to_str().unwrap())]);
+    (berthd, bin.join("berth-spawn"))
+}
+
+#[test]
+fn a_container_cannot_rewrite_berth_spawn_through_proc_self_exe() {
+    let work = tempfile::tempdir().unwrap();
+    let (berthd, spawn) = berthd_with_copies(work.path());
+    let before = sha256(&spawn);
+    let tarball = glibc_image(work.path(), &spawn);
     let host = berthd.docker_host();
     docker_ok(
         &host,
@@ -271,5 +325,81 @@ fn a_container_cannot_rewrite_berth_spawn_through_proc_self_exe() {
     // And berth still works: the binary it runs is intact.
     let out = docker(&host, &["exec", &id, "/bin/busybox", "echo", "still here"]);
     assert!(out.status.success(), "{}", printed(&out));
+    docker_ok(&host, &["rm", "-f", &id]);
+}
+
+/// libcontainer looks up an empty or missing `HOME` with getpwuid after entering the
+/// container: glibc would then load the image's NSS module into berth-spawn, running the
+/// image's code in the runtime before it drops anything. berth always passes a HOME.
+#[test]
+fn the_images_nss_modules_never_load_into_berth_spawn() {
+    let work = tempfile::tempdir().unwrap();
+    let (berthd, spawn) = berthd_with_copies(work.path());
+    let tarball = glibc_image(work.path(), &spawn);
+    let host = berthd.docker_host();
+    docker_ok(&host, &["import", tarball.to_str().unwrap(), "nss:1"]);
+    let loaded = |id: &str| {
+        docker(
+            &host,
+            &[
+                "exec",
+                id,
+                "/bin/busybox",
+                "test",
+                "-e",
+                "/nss-module-loaded",
+            ],
+        )
+        .status
+        .success()
+    };
+    // docker run with an empty HOME: the container's init.
+    let id = docker_ok(
+        &host,
+        &[
+            "run",
+            "-d",
+            "-e",
+            "HOME=",
+            "nss:1",
+            "/bin/busybox",
+            "sleep",
+            "1000",
+        ],
+    );
+    assert!(
+        !loaded(&id),
+        "the image's NSS module ran in berth-spawn's init (run)"
+    );
+    // docker exec with an empty HOME, as root and as a user of its own.
+    for user in ["0", "1234"] {
+        let out = docker(
+            &host,
+            &[
+                "exec",
+                "-u",
+                user,
+                "-e",
+                "HOME=",
+                &id,
+                "/bin/busybox",
+                "sh",
+                "-c",
+                "echo $HOME",
+            ],
+        );
+        assert!(out.status.success(), "{}", printed(&out));
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "/\n");
+        assert!(
+            !loaded(&id),
+            "the image's NSS module ran in berth-spawn (exec -u {user})"
+        );
+    }
+    // The test can tell: a lookup in the container itself does load the module.
+    docker_ok(&host, &["exec", &id, "/lookup"]);
+    assert!(
+        loaded(&id),
+        "a user lookup in the image loads its NSS module"
+    );
     docker_ok(&host, &["rm", "-f", &id]);
 }
