@@ -188,6 +188,20 @@ fn ulimits_pid_and_ipc_host_sysctls_and_devices_are_honoured() {
     };
     assert_eq!(inside("--pid", "pid"), own("pid").to_string_lossy());
     assert_eq!(inside("--ipc", "ipc"), own("ipc").to_string_lossy());
+    // --ipc host shares the host's /dev/shm too.
+    let shm = format!("/dev/shm/berth-test-{}", std::process::id());
+    std::fs::write(&shm, "from the host").unwrap();
+    let seen = docker(
+        &host,
+        &["run", "--rm", "--ipc", "host", "busybox", "cat", &shm],
+    );
+    let _ = std::fs::remove_file(&shm);
+    assert_eq!(
+        String::from_utf8_lossy(&seen.stdout),
+        "from the host",
+        "{}",
+        printed(&seen)
+    );
     let private = run_ok(&host, &["busybox", "readlink", "/proc/self/ns/pid"]);
     assert_ne!(private, own("pid").to_string_lossy().as_ref());
     // The host's processes are visible with --pid host.
