@@ -57,13 +57,6 @@ pub async fn create(
     if r.cmd.is_empty() {
         return Err(Status::invalid_argument("no exec command specified"));
     }
-    if r.privileged {
-        // Running it with the container's capabilities instead would be other security
-        // than asked.
-        return Err(Status::invalid_argument(
-            "exec --privileged is not supported by berth: drop --privileged, or run the container with --privileged or --cap-add",
-        ));
-    }
     let exec_id = format!(
         "{}{}",
         uuid::Uuid::new_v4().simple(),
@@ -114,6 +107,7 @@ pub async fn start(
         working_dir: r.working_dir.clone(),
         tty: r.tty,
         attach_stdin: r.attach_stdin,
+        privileged: r.privileged,
     };
     let (this, container) = (c.clone(), exec.container.clone());
     let session = blocking(move || {

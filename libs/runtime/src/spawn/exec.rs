@@ -1,9 +1,9 @@
 //! `berth-spawn exec`: a process that joins every namespace and the cgroup of the running
 //! container, through libcontainer's tenant builder (which clones, hence here, in the
-//! single-threaded berth-spawn). The process gets the container's capabilities,
-//! rlimits and user unless told otherwise, and the container's seccomp profile:
-//! libcontainer's tenant builder drops `linux.seccomp`, so [`SeccompExecutor`] installs it
-//! right before exec, setting no_new_privs first when the filter needs it (capabilities
+//! single-threaded berth-spawn). The process gets the container's capabilities (all of
+//! berth's with `--privileged`), rlimits and user unless told otherwise, and the
+//! container's seccomp profile: libcontainer's tenant builder drops `linux.seccomp`, so
+//! [`SeccompExecutor`] installs it right before exec, setting no_new_privs first when the filter needs it (capabilities
 //! are already dropped at that point). This module never touches the container's init.
 
 use std::os::unix::net::UnixStream;
@@ -14,11 +14,11 @@ use libcontainer::container::builder::ContainerBuilder;
 use libcontainer::syscall::syscall::SyscallType;
 use libcontainer::workload::default::DefaultExecutor;
 use libcontainer::workload::{Executor, ExecutorError, ExecutorValidationError};
-use oci_spec::runtime::{LinuxSeccomp, Spec, UserBuilder};
+use oci_spec::runtime::{LinuxCapabilitiesBuilder, LinuxSeccomp, Spec, UserBuilder};
 
 use crate::ExecConfig;
 use crate::error::{Error, Result};
-use crate::spec::{ensure_home, merge_env, user};
+use crate::spec::{capabilities, ensure_home, merge_env, user};
 use crate::state::{self, files};
 
 /// Runs the workload with the container's seccomp filter installed.
@@ -86,6 +86,21 @@ fn exec_process(container: &Spec, cfg: &ExecConfig) -> Result<oci_spec::runtime:
         );
     }
     ensure_home(&mut env, &home);
+    if cfg.privileged {
+        // Docker's exec --privileged: all capabilities berth holds (berth-spawn's
+        // bounding set is the runner's), whatever the container's; the container's
+        // seccomp filter still applies, as under Docker.
+        let all = capabilities::effective_set(true, &[], &[], capabilities::daemon_bounding_set())?;
+        let all = capabilities::to_oci(&all)?;
+        let mut caps = LinuxCapabilitiesBuilder::default()
+            .bounding(all.clone())
+            .effective(all.clone())
+            .permitted(all)
+            .build()?;
+        caps.set_inheritable(None);
+        caps.set_ambient(None);
+        process.set_capabilities(Some(caps));
+    }
     if cfg.tty && !env.iter().any(|e| e.starts_with("TERM=")) {
         env.push("TERM=xterm".into());
     }
