@@ -1,5 +1,6 @@
 //! The monitor's life before its loop: started by berth-runtime as `berth-monitor
-//! --ready-fd 3 <state-dir>`, it daemonises (double fork + setsid, so the container
+//! --ready-fd 3 --spawn-fd 4 <state-dir>` (4: a sealed in-memory copy of berth-spawn,
+//! the only form of it the monitor runs), it daemonises (double fork + setsid, so the container
 //! outlives a runner restart or SIGKILL), becomes a child subreaper, has `berth-spawn`
 //! create the container with the stdio it holds (pipes, or a console socket for `tty`),
 //! reports "created" (or the error) on the ready pipe, then hands over to the supervisor.
@@ -36,15 +37,23 @@ pub(crate) enum ContainerIo {
 /// Entry point of the `berth-monitor` executable.
 pub fn main() -> ! {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let (ready_fd, state_dir) = match args.as_slice() {
-        [flag, fd, dir] if flag == "--ready-fd" => (fd.parse::<i32>().ok(), PathBuf::from(dir)),
-        [dir] => (None, PathBuf::from(dir)),
-        _ => {
-            eprintln!(
-                "usage: berth-monitor [--ready-fd N] STATE_DIR\n(started by berth's runtime, not by hand)"
-            );
-            std::process::exit(2);
+    let (mut ready_fd, mut spawn_fd, mut state_dir) = (None, None, None);
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        match arg.as_str() {
+            "--ready-fd" => ready_fd = rest.next().and_then(|fd| fd.parse::<i32>().ok()),
+            "--spawn-fd" => spawn_fd = rest.next().and_then(|fd| fd.parse::<i32>().ok()),
+            dir if state_dir.is_none() && !dir.starts_with("--") => {
+                state_dir = Some(PathBuf::from(dir))
+            }
+            _ => state_dir = None,
         }
+    }
+    let Some(state_dir) = state_dir else {
+        eprintln!(
+            "usage: berth-monitor [--ready-fd N] [--spawn-fd N] STATE_DIR\n(started by berth's runtime, not by hand)"
+        );
+        std::process::exit(2);
     };
     // SAFETY: the runtime passes us this descriptor (dup2'd to this number) for our sole
     // use; nothing else in this fresh process owns it.
@@ -54,6 +63,10 @@ pub fn main() -> ! {
         use nix::fcntl::{FcntlArg, FdFlag, fcntl};
         use std::os::fd::AsRawFd;
         let _ = fcntl(fd.as_raw_fd(), FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC));
+    }
+    if let Some(fd) = spawn_fd {
+        // SAFETY: as for the ready pipe: the runtime's sealed copy of berth-spawn, ours.
+        crate::spawn::use_sealed_copy(unsafe { OwnedFd::from_raw_fd(fd) });
     }
     std::process::exit(match run(&state_dir, ready) {
         Ok(()) => 0,

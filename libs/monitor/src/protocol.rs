@@ -28,6 +28,9 @@ pub struct ExecConfig {
     pub tty: bool,
     /// Pass stdin through (`-i`); otherwise stdin is /dev/null.
     pub attach_stdin: bool,
+    /// `exec --privileged`: every capability of berth's bounding set, as Docker grants;
+    /// the container's seccomp filter still applies.
+    pub privileged: bool,
 }
 
 /// Frame stream ids.

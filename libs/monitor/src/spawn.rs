@@ -81,6 +81,21 @@ pub enum ChildStdio {
     Console(PathBuf),
 }
 
+/// The runtime's sealed in-memory copy of berth-spawn, when it passed one.
+static SEALED_COPY: std::sync::OnceLock<OwnedFd> = std::sync::OnceLock::new();
+
+/// Runs berth-spawn from `copy`, a sealed memfd of it, rather than from its path: a
+/// process in the container can reach the executable berth-spawn runs from
+/// (CVE-2019-5736), and a sealed copy cannot be written. Kept close-on-exec above the
+/// descriptor numbers berth-spawn is handed.
+pub fn use_sealed_copy(copy: OwnedFd) {
+    let Ok(high) = fcntl(copy.as_raw_fd(), FcntlArg::F_DUPFD_CLOEXEC(10)) else {
+        return;
+    };
+    // SAFETY: F_DUPFD_CLOEXEC just returned this new descriptor; we own it alone.
+    let _ = SEALED_COPY.set(unsafe { OwnedFd::from_raw_fd(high) });
+}
+
 /// A running berth-spawn.
 #[derive(Debug)]
 pub struct Spawner {
@@ -93,7 +108,16 @@ impl Spawner {
     /// Starts `binary` to do `action` for the container in `state_dir`.
     pub fn run(binary: &Path, action: Action, state_dir: &Path, stdio: ChildStdio) -> Result<Self> {
         let (ours, theirs) = UnixStream::pair().ctx(|| "creating a control socket".into())?;
-        let mut cmd = Command::new(binary);
+        // Without a copy (a monitor started by an older runtime), berth-spawn seals
+        // itself: it copies and re-executes itself before anything else.
+        let mut cmd = match SEALED_COPY.get() {
+            Some(copy) => {
+                let mut cmd = Command::new(format!("/proc/self/fd/{}", copy.as_raw_fd()));
+                cmd.arg0(binary);
+                cmd
+            }
+            None => Command::new(binary),
+        };
         cmd.arg(action.as_str()).arg(state_dir);
         let mut sources: Vec<(OwnedFd, RawFd)> = Vec::with_capacity(4);
         match stdio {

@@ -56,6 +56,17 @@ pub struct ContainerConfig {
     pub no_new_privileges: bool,
     /// `--security-opt seccomp=unconfined`.
     pub seccomp_unconfined: bool,
+    /// `--security-opt seccomp=profile.json`: the profile in Docker's format (the CLI
+    /// sends the file's content); `None` means berth's default profile.
+    pub seccomp_profile: Option<String>,
+    /// `--pid host`: no PID namespace of its own.
+    pub pid_host: bool,
+    /// `--ipc host`: no IPC namespace of its own, and the host's /dev/shm.
+    pub ipc_host: bool,
+    /// `--sysctl`: namespaced kernel parameters (see `spec::sysctls` for which).
+    pub sysctls: BTreeMap<String, String>,
+    /// `--device host[:container[:rwm]]`.
+    pub devices: Vec<Device>,
     /// `--ulimit name=soft[:hard]`.
     pub ulimits: Vec<Ulimit>,
     /// `--shm-size` in bytes; 0 means Docker's 64 MiB.
@@ -116,6 +127,29 @@ pub struct Ulimit {
     pub soft: i64,
     /// hard limit
     pub hard: i64,
+}
+
+/// One `--device`: a host device node made available in the container.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Device {
+    /// the device node on the host
+    pub host_path: PathBuf,
+    /// where it appears in the container (empty: the host path)
+    pub container_path: String,
+    /// cgroup access, a subset of `rwm` (empty: `rwm`)
+    pub permissions: String,
+}
+
+/// Reads Docker's `PidMode` or `IpcMode` (`kind` is `pid` or `ipc`): true for `host`,
+/// false for a namespace of the container's own; what berth cannot do is refused.
+pub fn host_namespace(kind: &str, mode: &str) -> Result<bool> {
+    match (kind, mode) {
+        (_, "" | "private") | ("ipc", "shareable") => Ok(false),
+        (_, "host") => Ok(true),
+        _ => Err(Error::InvalidConfig(format!(
+            "--{kind} {mode:?} is not supported by berth: use host, or leave it out for a namespace of the container's own"
+        ))),
+    }
 }
 
 /// Docker's json-file log driver options.

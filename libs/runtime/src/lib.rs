@@ -9,7 +9,9 @@
 //!   process that owns the container's stdio and logs, reaps it, records its exit, serves
 //!   attach/exec, and outlives the runner.
 //! - [`spawn`] is `berth-spawn`, the short-lived helper the monitor runs to create, start
-//!   and exec through libcontainer.
+//!   and exec through libcontainer. It runs only from a sealed in-memory copy of itself,
+//!   so a container can never reach the host's binary (CVE-2019-5736, see
+//!   [`spawn::sealed_exe`]).
 //! - [`Runtime`] is the blocking API the runner calls (from `spawn_blocking`).
 //!
 //! # Why youki's libcontainer
@@ -17,7 +19,7 @@
 //! Namespaces, pivot_root, mount propagation, /dev setup, capability dropping, seccomp
 //! (through libseccomp), rlimits, cgroups v1/v2/hybrid and the freezer are where container
 //! runtimes have had their CVEs (runc's /proc/self/exe overwrite, console and /dev/pts
-//! races, masked path bypasses). libcontainer 0.7 already carries the fixes runc carries
+//! races, masked path bypasses). libcontainer 0.7 already carries most fixes runc carries
 //! and runs on this hybrid host where crun refuses to, so berth delegates all of it and
 //! only decides *what* to ask for. Its default `libseccomp` feature is kept on purpose:
 //! without it a seccomp profile is silently ignored. Two consequences shape this crate:
@@ -32,7 +34,11 @@
 //!    builder drops `linux.seccomp`, so berth-spawn installs the container's filter in
 //!    exec'd processes itself (setting no_new_privs to be allowed to); and it installs
 //!    seccomp too late when `noNewPrivileges` is `false` rather than absent, so berth
-//!    leaves it absent unless it is `true`.
+//!    leaves it absent unless it is `true`. It does not protect its own executable from
+//!    the container (runc's memfd re-exec), so berth-spawn does; it looks an empty
+//!    `HOME` up through NSS inside the container, so berth always sets one; and with no
+//!    PID namespace on cgroup v1 it bind-mounts a wrong hierarchy path, so such
+//!    containers get a cgroup namespace.
 //!
 //! # What is not done (yet)
 //!
@@ -44,15 +50,17 @@ pub mod cgroups;
 pub mod config;
 pub mod error;
 mod runtime;
+pub mod security_opt;
 pub mod spawn;
 pub mod spec;
 pub mod state;
 
 pub use berth_monitor::protocol::ExecConfig;
 pub use cgroups::CgroupStats;
-pub use config::{ContainerConfig, EngineFile, LogConfig, NetworkMode, Resources, Ulimit};
+pub use config::{ContainerConfig, Device, EngineFile, LogConfig, NetworkMode, Resources, Ulimit};
 pub use error::{Error, Result};
 pub use runtime::{
     ContainerHandle, ContainerState, Frame, MONITOR_BINARY, Runtime, Session, Status, StdinWriter,
 };
+pub use security_opt::SecurityOpts;
 pub use state::ExitRecord;

@@ -20,6 +20,7 @@ pub struct Berthd {
     bridge: String,
     network_pool: String,
     extra: Vec<String>,
+    env: Vec<(String, String)>,
     cgroups: CgroupView,
 }
 
@@ -215,6 +216,16 @@ impl Berthd {
 
     /// Like [`Berthd::start_with`], seeing the cgroups as `cgroups` says.
     pub fn start_in(cgroups: CgroupView, extra: &[&str]) -> Self {
+        Self::start_full(cgroups, extra, &[])
+    }
+
+    /// Like [`Berthd::start_with`], with extra environment variables (such as
+    /// `BERTH_MONITOR`, to run copies of the monitor and berth-spawn).
+    pub fn start_with_env(extra: &[&str], env: &[(&str, &str)]) -> Self {
+        Self::start_full(CgroupView::Host, extra, env)
+    }
+
+    fn start_full(cgroups: CgroupView, extra: &[&str], env: &[(&str, &str)]) -> Self {
         let dir = tempfile::Builder::new()
             .prefix("berthd-")
             .tempdir()
@@ -242,7 +253,11 @@ impl Berthd {
             format!("{network_pool},size=28"),
         ];
         all.extend(extra.iter().map(|s| s.to_string()));
-        let process = spawn_berthd(dir.path(), &cgroup_parent, &all, cgroups);
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let process = spawn_berthd(dir.path(), &cgroup_parent, &all, &env, cgroups);
         Berthd {
             process,
             dir,
@@ -250,6 +265,7 @@ impl Berthd {
             bridge,
             network_pool,
             extra: all,
+            env,
             cgroups,
         }
     }
@@ -270,6 +286,7 @@ impl Berthd {
             self.dir.path(),
             &self.cgroup_parent,
             &self.extra,
+            &self.env,
             self.cgroups,
         );
     }
@@ -327,6 +344,7 @@ fn spawn_berthd(
     dir: &Path,
     cgroup_parent: &str,
     extra: &[String],
+    env: &[(String, String)],
     cgroups: CgroupView,
 ) -> ChildGuard {
     let mut cmd = match cgroups {
@@ -347,7 +365,8 @@ fn spawn_berthd(
         .arg(format!("unix://{}", dir.join("berth.sock").display()))
         .arg("--cgroup-parent")
         .arg(cgroup_parent)
-        .args(extra);
+        .args(extra)
+        .envs(env.iter().map(|(k, v)| (k, v)));
     spawn_until("berthd", cmd, "berthd is ready").0
 }
 

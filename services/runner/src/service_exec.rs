@@ -107,6 +107,7 @@ pub async fn start(
         working_dir: r.working_dir.clone(),
         tty: r.tty,
         attach_stdin: r.attach_stdin,
+        privileged: r.privileged,
     };
     let (this, container) = (c.clone(), exec.container.clone());
     let session = blocking(move || {

@@ -95,7 +95,7 @@ impl Runtime {
             rootfs,
             cgroups_path: &cgroups_path,
             host: &host,
-            last_cap: spec::capabilities::kernel_last_cap(),
+            bounding: spec::capabilities::daemon_bounding_set(),
             hard_limit: spec::current_hard_limit,
         };
         let built = spec::build(config, &ctx)?;
@@ -144,28 +144,39 @@ impl Runtime {
     }
 
     /// Starts `berth-monitor` for the bundle in `dir` and reads its one-line report.
+    /// The monitor gets the ready pipe on descriptor 3 and the sealed copy of berth-spawn
+    /// on descriptor 4.
     fn spawn_monitor(&self, dir: &Path) -> Result<Reply> {
         let (read_end, write_end): (OwnedFd, OwnedFd) = nix::unistd::pipe2(OFlag::O_CLOEXEC)
             .map_err(|e| Error::sys("creating the ready pipe", e))?;
-        let raw = write_end.as_raw_fd();
+        let sealed = sealed_spawn(&self.spawn_binary())?;
+        // Both above 4, so neither dup2 below overwrites the other's source.
+        let high = |fd: &OwnedFd, what: &str| -> Result<OwnedFd> {
+            let raw = nix::fcntl::fcntl(fd.as_raw_fd(), nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(5))
+                .map_err(|e| Error::sys(what, e))?;
+            // SAFETY: F_DUPFD_CLOEXEC just returned this new descriptor; we own it alone.
+            Ok(unsafe { std::os::fd::FromRawFd::from_raw_fd(raw) })
+        };
+        let ready_src = high(&write_end, "duplicating the ready pipe")?;
+        let spawn_src = high(&sealed, "duplicating berth-spawn's sealed copy")?;
+        let plan = [(ready_src.as_raw_fd(), 3), (spawn_src.as_raw_fd(), 4)];
         let mut cmd = Command::new(&self.monitor);
         cmd.arg("--ready-fd")
             .arg("3")
+            .arg("--spawn-fd")
+            .arg("4")
             .arg(dir)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
-        // SAFETY: the closure only calls dup2/fcntl, which are async-signal-safe, on a
-        // descriptor that stays open in the parent until after spawn returns.
+        // SAFETY: the closure only calls dup2, which is async-signal-safe, on descriptors
+        // that stay open in the parent until after spawn returns.
         unsafe {
             cmd.pre_exec(move || {
-                if raw == 3 {
-                    let flags = libc::fcntl(3, libc::F_GETFD);
-                    if flags < 0 || libc::fcntl(3, libc::F_SETFD, flags & !libc::FD_CLOEXEC) < 0 {
+                for (from, to) in plan {
+                    if libc::dup2(from, to) < 0 {
                         return Err(std::io::Error::last_os_error());
                     }
-                } else if libc::dup2(raw, 3) < 0 {
-                    return Err(std::io::Error::last_os_error());
                 }
                 Ok(())
             });
@@ -173,7 +184,7 @@ impl Runtime {
         let mut child = cmd
             .spawn()
             .ctx(|| format!("starting {}", self.monitor.display()))?;
-        drop(write_end);
+        drop((write_end, ready_src, spawn_src));
         // The monitor forks and its first process exits at once; the daemon carries on.
         let status = child
             .wait()
@@ -217,4 +228,25 @@ impl Runtime {
             message: format!("{what}: {detail}"),
         }
     }
+}
+
+/// One sealed in-memory copy of `berth-spawn` per executable path, made on first use and
+/// shared by every monitor this process starts: berth-spawn must never run from the
+/// host's file (see `spawn::sealed_exe`), and copying it once here spares every create
+/// and exec the copy it would otherwise make of itself.
+fn sealed_spawn(path: &Path) -> Result<std::sync::Arc<OwnedFd>> {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex, OnceLock};
+    static COPIES: OnceLock<Mutex<HashMap<std::path::PathBuf, Arc<OwnedFd>>>> = OnceLock::new();
+    let mut copies = COPIES
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if let Some(copy) = copies.get(path) {
+        return Ok(copy.clone());
+    }
+    let file = std::fs::File::open(path).ctx(|| format!("opening {}", path.display()))?;
+    let copy = Arc::new(crate::spawn::sealed_exe::sealed_copy(file)?);
+    copies.insert(path.to_path_buf(), copy.clone());
+    Ok(copy)
 }

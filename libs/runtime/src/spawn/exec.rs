@@ -1,9 +1,9 @@
 //! `berth-spawn exec`: a process that joins every namespace and the cgroup of the running
 //! container, through libcontainer's tenant builder (which clones, hence here, in the
-//! single-threaded berth-spawn). The process gets the container's capabilities,
-//! rlimits and user unless told otherwise, and the container's seccomp profile:
-//! libcontainer's tenant builder drops `linux.seccomp`, so [`SeccompExecutor`] installs it
-//! right before exec, setting no_new_privs first when the filter needs it (capabilities
+//! single-threaded berth-spawn). The process gets the container's capabilities (all of
+//! berth's with `--privileged`), rlimits and user unless told otherwise, and the
+//! container's seccomp profile: libcontainer's tenant builder drops `linux.seccomp`, so
+//! [`SeccompExecutor`] installs it right before exec, setting no_new_privs first when the filter needs it (capabilities
 //! are already dropped at that point). This module never touches the container's init.
 
 use std::os::unix::net::UnixStream;
@@ -14,11 +14,11 @@ use libcontainer::container::builder::ContainerBuilder;
 use libcontainer::syscall::syscall::SyscallType;
 use libcontainer::workload::default::DefaultExecutor;
 use libcontainer::workload::{Executor, ExecutorError, ExecutorValidationError};
-use oci_spec::runtime::{LinuxSeccomp, Spec, UserBuilder};
+use oci_spec::runtime::{LinuxCapabilitiesBuilder, LinuxSeccomp, Spec, UserBuilder};
 
 use crate::ExecConfig;
 use crate::error::{Error, Result};
-use crate::spec::{merge_env, user};
+use crate::spec::{capabilities, ensure_home, merge_env, user};
 use crate::state::{self, files};
 
 /// Runs the workload with the container's seccomp filter installed.
@@ -57,12 +57,18 @@ fn exec_process(container: &Spec, cfg: &ExecConfig) -> Result<oci_spec::runtime:
         .clone()
         .ok_or_else(|| Error::InvalidConfig("the container spec has no process".into()))?;
     let mut env = process.env().clone().unwrap_or_default();
-    merge_env(&mut env, &cfg.env);
     process.set_args(Some(cfg.args.clone()));
     process.set_terminal(Some(cfg.tty));
     if !cfg.working_dir.is_empty() {
         process.set_cwd(PathBuf::from(&cfg.working_dir));
     }
+    // The container's own HOME, unless the exec's user or environment changes it.
+    let mut home = env
+        .iter()
+        .find_map(|e| e.strip_prefix("HOME="))
+        .unwrap_or("/")
+        .to_string();
+    merge_env(&mut env, &cfg.env);
     if !cfg.user.is_empty() {
         let rootfs = container
             .root()
@@ -70,6 +76,7 @@ fn exec_process(container: &Spec, cfg: &ExecConfig) -> Result<oci_spec::runtime:
             .map(|r| r.path().clone())
             .unwrap_or_default();
         let u = user::resolve_in_rootfs(&rootfs, &cfg.user, &[])?;
+        home = u.home.clone();
         process.set_user(
             UserBuilder::default()
                 .uid(u.uid)
@@ -77,6 +84,22 @@ fn exec_process(container: &Spec, cfg: &ExecConfig) -> Result<oci_spec::runtime:
                 .additional_gids(u.additional_gids)
                 .build()?,
         );
+    }
+    ensure_home(&mut env, &home);
+    if cfg.privileged {
+        // Docker's exec --privileged: all capabilities berth holds (berth-spawn's
+        // bounding set is the runner's), whatever the container's; the container's
+        // seccomp filter still applies, as under Docker.
+        let all = capabilities::effective_set(true, &[], &[], capabilities::daemon_bounding_set())?;
+        let all = capabilities::to_oci(&all)?;
+        let mut caps = LinuxCapabilitiesBuilder::default()
+            .bounding(all.clone())
+            .effective(all.clone())
+            .permitted(all)
+            .build()?;
+        caps.set_inheritable(None);
+        caps.set_ambient(None);
+        process.set_capabilities(Some(caps));
     }
     if cfg.tty && !env.iter().any(|e| e.starts_with("TERM=")) {
         env.push("TERM=xterm".into());
@@ -159,10 +182,18 @@ mod tests {
         let out = exec_process(&spec, &cfg).unwrap();
         assert_eq!(
             out.env().as_ref().unwrap(),
-            &vec!["PATH=/bin", "A=2", "B=3", "TERM=xterm"]
+            &vec!["PATH=/bin", "A=2", "B=3", "HOME=/", "TERM=xterm"]
         );
         assert_eq!(out.cwd().to_str(), Some("/srv"));
         assert_eq!(out.args().as_ref().unwrap(), &vec!["echo".to_string()]);
         assert!(exec_process(&spec, &ExecConfig::default()).is_err());
+        // An empty HOME would make libcontainer look it up with NSS inside the container.
+        let cfg = ExecConfig {
+            args: vec!["id".into()],
+            env: vec!["HOME=".into()],
+            ..Default::default()
+        };
+        let out = exec_process(&spec, &cfg).unwrap();
+        assert!(out.env().as_ref().unwrap().contains(&"HOME=/".to_string()));
     }
 }

@@ -10,9 +10,11 @@
 //! - `exec`: reads the exec configuration, starts the process in the container's
 //!   namespaces and cgroup (see [`exec`]), answers its pid and exits.
 //!
-//! libcontainer clones this process, so it stays single-threaded.
+//! libcontainer clones this process, so it stays single-threaded. It runs only from a
+//! sealed copy of its executable, never from the host's file (see [`sealed_exe`]).
 
 mod exec;
+pub mod sealed_exe;
 
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
@@ -54,6 +56,8 @@ fn parse_args() -> Option<Args> {
 
 /// Entry point of the `berth-spawn` executable.
 pub fn main() -> ! {
+    // First of all, while descriptors 3-6 are still inheritable: a re-exec keeps them.
+    let sealed = sealed_exe::ensure();
     default_signal_dispositions();
     let Some(args) = parse_args() else {
         eprintln!(
@@ -67,6 +71,8 @@ pub fn main() -> ! {
     set_cloexec(&control);
     let mut control = UnixStream::from(control);
     let result = match args.action.as_str() {
+        // Never run unprotected: the container could otherwise rewrite this binary.
+        _ if sealed.is_err() => sealed,
         "create" => create(&args, &mut control),
         "exec" => exec::run(&args.state_dir, args.console.as_deref(), &mut control),
         other => Err(Error::InvalidConfig(format!(

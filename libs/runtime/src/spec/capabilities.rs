@@ -1,5 +1,6 @@
 //! Docker's capability rules: the 14 default capabilities, `--cap-add`/`--cap-drop` with
-//! `ALL`, and `--privileged` (every capability the running kernel knows). Names are
+//! `ALL`, and `--privileged` (every capability in the daemon's own bounding set, as moby
+//! grants: a process cannot hand out what it does not hold). Names are
 //! accepted with or without `CAP_`, in any case. This module only computes sets; it never
 //! changes the capabilities of any process.
 
@@ -28,8 +29,8 @@ pub const DOCKER_DEFAULT: [&str; 14] = [
     "AUDIT_WRITE",
 ];
 
-/// Every capability by number (`capability.h`), so `--privileged` can stop at the
-/// kernel's `cap_last_cap`.
+/// Every capability by number (`capability.h`): bit `n` of a capability mask is
+/// `ALL_BY_NUMBER[n]`.
 pub const ALL_BY_NUMBER: [&str; 41] = [
     "CHOWN",
     "DAC_OVERRIDE",
@@ -88,18 +89,20 @@ pub fn normalize(name: &str) -> Result<String> {
 }
 
 /// The capability names a container gets, sorted, without the `CAP_` prefix.
-/// `last_cap` is the kernel's `/proc/sys/kernel/cap_last_cap` (for `ALL`/privileged).
+/// `available` is the mask `ALL` and `--privileged` grant: the daemon's bounding set
+/// ([`daemon_bounding_set`]).
 pub fn effective_set(
     privileged: bool,
     add: &[String],
     drop: &[String],
-    last_cap: usize,
+    available: u64,
 ) -> Result<BTreeSet<String>> {
     let all = || {
         ALL_BY_NUMBER
             .iter()
-            .take(last_cap + 1)
-            .map(|s| s.to_string())
+            .enumerate()
+            .filter(move |(n, _)| available & (1u64 << n) != 0)
+            .map(|(_, s)| s.to_string())
     };
     if privileged {
         return Ok(all().collect());
@@ -146,13 +149,54 @@ pub fn kernel_last_cap() -> usize {
         .min(ALL_BY_NUMBER.len() - 1)
 }
 
+/// The mask of capabilities 0..=`last_cap`.
+pub fn up_to(last_cap: usize) -> u64 {
+    let last = last_cap.min(ALL_BY_NUMBER.len() - 1);
+    u64::MAX >> (63 - last)
+}
+
+/// This process's bounding set (`CapBnd` in /proc/self/status), limited to the
+/// capabilities the kernel and berth know. A daemon started without some capability
+/// (this is common in containers and on hardened hosts) cannot grant it: asking would
+/// fail the create. When the status is unreadable, everything the kernel knows.
+pub fn daemon_bounding_set() -> u64 {
+    let known = up_to(kernel_last_cap());
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| parse_cap_bnd(&s))
+        .unwrap_or(known)
+        & known
+}
+
+/// Whether this process holds capability `name` (without `CAP_`) in its effective set.
+pub fn has_effective(name: &str) -> bool {
+    let Some(bit) = ALL_BY_NUMBER.iter().position(|c| *c == name) else {
+        return false;
+    };
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| parse_cap_line(&s, "CapEff:"))
+        .is_some_and(|eff| eff & (1u64 << bit) != 0)
+}
+
+fn parse_cap_bnd(status: &str) -> Option<u64> {
+    parse_cap_line(status, "CapBnd:")
+}
+
+fn parse_cap_line(status: &str, key: &str) -> Option<u64> {
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(key))
+        .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn defaults_are_dockers_fourteen() {
-        let s = effective_set(false, &[], &[], 40).unwrap();
+        let s = effective_set(false, &[], &[], up_to(40)).unwrap();
         assert_eq!(s.len(), 14);
         assert!(s.contains("NET_RAW") && !s.contains("SYS_ADMIN"));
         assert_eq!(to_oci(&s).unwrap().len(), 14);
@@ -160,22 +204,36 @@ mod tests {
 
     #[test]
     fn add_and_drop_accept_prefixes_and_all() {
-        let s = effective_set(false, &["cap_net_admin".into()], &["MKNOD".into()], 40).unwrap();
+        let s = effective_set(
+            false,
+            &["cap_net_admin".into()],
+            &["MKNOD".into()],
+            up_to(40),
+        )
+        .unwrap();
         assert!(s.contains("NET_ADMIN") && !s.contains("MKNOD"));
-        let s = effective_set(false, &["CHOWN".into()], &["ALL".into()], 40).unwrap();
+        let s = effective_set(false, &["CHOWN".into()], &["ALL".into()], up_to(40)).unwrap();
         assert_eq!(s.into_iter().collect::<Vec<_>>(), vec!["CHOWN".to_string()]);
         assert_eq!(
-            effective_set(false, &["ALL".into()], &[], 37)
+            effective_set(false, &["ALL".into()], &[], up_to(37))
                 .unwrap()
                 .len(),
             38
         );
-        assert!(effective_set(false, &["FLY".into()], &[], 40).is_err());
+        assert!(effective_set(false, &["FLY".into()], &[], up_to(40)).is_err());
     }
 
     #[test]
-    fn privileged_gets_what_the_kernel_knows() {
-        assert_eq!(effective_set(true, &[], &[], 40).unwrap().len(), 41);
-        assert_eq!(effective_set(true, &[], &[], 38).unwrap().len(), 39);
+    fn privileged_gets_the_daemons_bounding_set() {
+        assert_eq!(effective_set(true, &[], &[], up_to(40)).unwrap().len(), 41);
+        assert_eq!(effective_set(true, &[], &[], up_to(38)).unwrap().len(), 39);
+        // A daemon without CAP_SYS_RESOURCE (bit 24), as on this project's CI machine.
+        let bounding = parse_cap_bnd("Name:\tberthd\nCapBnd:\t000001fffeffffff\n").unwrap();
+        let s = effective_set(true, &[], &[], bounding).unwrap();
+        assert_eq!(s.len(), 40);
+        assert!(!s.contains("SYS_RESOURCE") && s.contains("SYS_ADMIN"));
+        let s = effective_set(false, &["ALL".into()], &[], bounding).unwrap();
+        assert!(!s.contains("SYS_RESOURCE"));
+        assert_eq!(daemon_bounding_set() & !up_to(kernel_last_cap()), 0);
     }
 }

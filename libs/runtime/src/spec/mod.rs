@@ -7,9 +7,12 @@
 //! (except creating a missing bind-mount source directory, as Docker does).
 
 pub mod capabilities;
+pub mod devices;
 pub mod mounts;
 pub mod resources;
 pub mod seccomp;
+pub mod seccomp_profile;
+pub mod sysctl;
 pub mod user;
 
 use std::path::Path;
@@ -38,8 +41,8 @@ pub struct SpecContext<'a> {
     pub cgroups_path: &'a str,
     /// what the host's cgroups can enforce
     pub host: &'a HostSupport,
-    /// the kernel's highest capability number
-    pub last_cap: usize,
+    /// the capabilities `--privileged` and `ALL` grant: the daemon's bounding set
+    pub bounding: u64,
     /// the current hard limit of an rlimit (`None` when unlimited)
     pub hard_limit: fn(PosixRlimitType) -> Option<u64>,
 }
@@ -67,14 +70,29 @@ pub fn merge_env(base: &mut Vec<String>, overrides: &[String]) {
     }
 }
 
-fn has_env(env: &[String], key: &str) -> bool {
-    env.iter()
-        .any(|e| e.split_once('=').is_some_and(|(k, _)| k == key))
+/// Gives `env` a non-empty `HOME` (`home`, else `/`), dropping empty or bare `HOME`
+/// entries. libcontainer looks a missing or empty `HOME` up with getpwuid after entering
+/// the container, where glibc's NSS would load the image's `libnss_*.so` into the
+/// runtime process (see `spawn::sealed_exe`).
+pub fn ensure_home(env: &mut Vec<String>, home: &str) {
+    let has_home = env
+        .iter()
+        .any(|e| e.strip_prefix("HOME=").is_some_and(|v| !v.is_empty()));
+    env.retain(|e| e != "HOME" && e != "HOME=");
+    if !has_home {
+        let home = if home.is_empty() { "/" } else { home };
+        env.push(format!("HOME={home}"));
+    }
 }
 
-/// The current hard limit of `resource`, from getrlimit(2).
+/// The most a container's hard limit of `resource` may be: this process's own (from
+/// getrlimit(2)), unless it holds CAP_SYS_RESOURCE and may raise it (`None` then, and
+/// when unlimited).
 pub fn current_hard_limit(resource: PosixRlimitType) -> Option<u64> {
     use nix::sys::resource::{Resource, getrlimit};
+    if capabilities::has_effective("SYS_RESOURCE") {
+        return None;
+    }
     let r = match resource {
         PosixRlimitType::RlimitCpu => Resource::RLIMIT_CPU,
         PosixRlimitType::RlimitFsize => Resource::RLIMIT_FSIZE,
@@ -99,11 +117,7 @@ pub fn current_hard_limit(resource: PosixRlimitType) -> Option<u64> {
     }
 }
 
-fn rlimits(
-    cfg: &ContainerConfig,
-    ctx: &SpecContext<'_>,
-    warnings: &mut Vec<String>,
-) -> Result<Vec<PosixRlimit>> {
+fn rlimits(cfg: &ContainerConfig, ctx: &SpecContext<'_>) -> Result<Vec<PosixRlimit>> {
     let mut out = Vec::new();
     for u in &cfg.ulimits {
         let typ: PosixRlimitType = format!("RLIMIT_{}", u.name.to_ascii_uppercase())
@@ -120,18 +134,16 @@ fn rlimits(
                 u.name, u.soft, u.hard
             )));
         }
-        let (mut soft, mut hard) = (u.soft as u64, u.hard as u64);
-        // Without CAP_SYS_RESOURCE nobody may raise a hard limit; asking would fail the
-        // container at start, so cap it and say so.
+        let (soft, hard) = (u.soft as u64, u.hard as u64);
+        // Without CAP_SYS_RESOURCE nobody may raise a hard limit: the container would fail
+        // at start with EPERM. Say so now, and never run it with other limits than asked.
         if let Some(max) = (ctx.hard_limit)(typ)
             && hard > max
         {
-            warnings.push(format!(
-                "ulimit {} hard limit {} is above this host's {}; using {}",
+            return Err(Error::InvalidConfig(format!(
+                "ulimit {}: the hard limit {} is above this host's {} and berthd lacks CAP_SYS_RESOURCE to raise it: ask for at most {}",
                 u.name, hard, max, max
-            ));
-            hard = max;
-            soft = soft.min(max);
+            )));
         }
         out.push(
             PosixRlimitBuilder::default()
@@ -187,12 +199,10 @@ pub fn build(cfg: &ContainerConfig, ctx: &SpecContext<'_>) -> Result<BuiltSpec> 
         env.push("TERM=xterm".into());
     }
     merge_env(&mut env, &cfg.env);
-    if !has_env(&env, "HOME") {
-        env.push(format!("HOME={}", user.home));
-    }
+    ensure_home(&mut env, &user.home);
 
     let mut caps =
-        capabilities::effective_set(cfg.privileged, &cfg.cap_add, &cfg.cap_drop, ctx.last_cap)?;
+        capabilities::effective_set(cfg.privileged, &cfg.cap_add, &cfg.cap_drop, ctx.bounding)?;
     if !ctx.host.device_filter && !cfg.privileged && caps.remove("MKNOD") {
         warnings.push(
             "this host's cgroup v2 device filter is not supported by this berth build: CAP_MKNOD was dropped so the container cannot create device nodes".into(),
@@ -230,20 +240,22 @@ pub fn build(cfg: &ContainerConfig, ctx: &SpecContext<'_>) -> Result<BuiltSpec> 
                 .build()?,
         )
         .capabilities(linux_caps)
-        .rlimits(rlimits(cfg, ctx, &mut warnings)?)
+        .rlimits(rlimits(cfg, ctx)?)
         .build()?;
     // libcontainer installs seccomp before dropping capabilities only when this is unset;
     // Some(false) would make it install the filter too late, without the privilege to.
     process.set_no_new_privileges(cfg.no_new_privileges.then_some(true));
 
     let mut namespaces = Vec::new();
-    for typ in [
-        LinuxNamespaceType::Pid,
-        LinuxNamespaceType::Ipc,
-        LinuxNamespaceType::Uts,
-        LinuxNamespaceType::Mount,
+    for (typ, own) in [
+        (LinuxNamespaceType::Pid, !cfg.pid_host),
+        (LinuxNamespaceType::Ipc, !cfg.ipc_host),
+        (LinuxNamespaceType::Uts, true),
+        (LinuxNamespaceType::Mount, true),
     ] {
-        namespaces.push(LinuxNamespaceBuilder::default().typ(typ).build()?);
+        if own {
+            namespaces.push(LinuxNamespaceBuilder::default().typ(typ).build()?);
+        }
     }
     match &cfg.network {
         crate::config::NetworkMode::Private => namespaces.push(
@@ -260,7 +272,11 @@ pub fn build(cfg: &ContainerConfig, ctx: &SpecContext<'_>) -> Result<BuiltSpec> 
         crate::config::NetworkMode::Host => {}
     }
     // Docker gives containers a private cgroup namespace on v2 hosts and the host's on v1.
-    if ctx.host.version == crate::cgroups::CgroupVersion::V2 {
+    // With --pid host too: libcontainer 0.7 then takes its parent's cgroup for the
+    // root of an enclosing container and bind-mounts a v1 hierarchy path that does not
+    // exist (whenever the runner is not in the root cgroup); a cgroup namespace mounts
+    // the hierarchies themselves, seen from the container's own cgroup.
+    if ctx.host.version == crate::cgroups::CgroupVersion::V2 || cfg.pid_host {
         namespaces.push(
             LinuxNamespaceBuilder::default()
                 .typ(LinuxNamespaceType::Cgroup)
@@ -268,10 +284,30 @@ pub fn build(cfg: &ContainerConfig, ctx: &SpecContext<'_>) -> Result<BuiltSpec> 
         );
     }
 
+    let (device_nodes, device_rules) = devices::devices(&cfg.devices)?;
+    let mut resources = resources;
+    if !device_rules.is_empty() {
+        let mut rules = resources.devices().clone().unwrap_or_default();
+        rules.extend(device_rules);
+        resources.set_devices(Some(rules));
+    }
     let mut linux = LinuxBuilder::default()
         .namespaces(namespaces)
         .cgroups_path(ctx.cgroups_path)
         .resources(resources);
+    if !device_nodes.is_empty() {
+        linux = linux.devices(device_nodes);
+    }
+    if let Some(params) = sysctl::validated(cfg)? {
+        linux = linux.sysctl(params);
+    }
+    if cfg.privileged && cfg.seccomp_profile.is_some() {
+        // Docker drops the profile silently here; berth never runs with other security
+        // than asked.
+        return Err(Error::InvalidConfig(
+            "--privileged runs without seccomp, so a seccomp profile cannot apply: drop one of them".into(),
+        ));
+    }
     if !cfg.privileged {
         linux = linux
             .masked_paths(
@@ -281,7 +317,9 @@ pub fn build(cfg: &ContainerConfig, ctx: &SpecContext<'_>) -> Result<BuiltSpec> 
                     .collect::<Vec<_>>(),
             )
             .readonly_paths(readonly_paths(ctx.host));
-        if !cfg.seccomp_unconfined {
+        if let Some(profile) = &cfg.seccomp_profile {
+            linux = linux.seccomp(seccomp_profile::from_docker(profile, &caps)?);
+        } else if !cfg.seccomp_unconfined {
             linux = linux.seccomp(seccomp::default_profile(&caps)?);
         }
     }

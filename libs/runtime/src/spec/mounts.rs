@@ -95,12 +95,22 @@ pub fn container_mounts(cfg: &ContainerConfig) -> Result<Vec<Mount>> {
             "mqueue",
             &["nosuid", "noexec", "nodev"],
         )?,
-        mount(
-            "/dev/shm",
-            "tmpfs",
-            "shm",
-            &["nosuid", "noexec", "nodev", "mode=1777", &shm_opt],
-        )?,
+        if cfg.ipc_host {
+            // --ipc host shares the host's POSIX shared memory too, as Docker does.
+            mount(
+                "/dev/shm",
+                "bind",
+                "/dev/shm",
+                &["rbind", "rprivate", "nosuid", "noexec", "nodev"],
+            )?
+        } else {
+            mount(
+                "/dev/shm",
+                "tmpfs",
+                "shm",
+                &["nosuid", "noexec", "nodev", "mode=1777", &shm_opt],
+            )?
+        },
     ];
 
     let mut user_dests: Vec<String> = Vec::new();

@@ -302,7 +302,13 @@ mod tests {
 
     #[test]
     fn default_denies_with_eperm_and_allows_the_basics() {
-        let caps = crate::spec::capabilities::effective_set(false, &[], &[], 40).unwrap();
+        let caps = crate::spec::capabilities::effective_set(
+            false,
+            &[],
+            &[],
+            crate::spec::capabilities::up_to(40),
+        )
+        .unwrap();
         let p = default_profile(&caps).unwrap();
         assert_eq!(p.default_action(), LinuxSeccompAction::ScmpActErrno);
         assert_eq!(p.default_errno_ret(), Some(EPERM));
@@ -339,15 +345,26 @@ mod tests {
 
     #[test]
     fn sys_admin_unlocks_mount_and_free_clone() {
-        let caps = crate::spec::capabilities::effective_set(false, &["SYS_ADMIN".into()], &[], 40)
-            .unwrap();
+        let caps = crate::spec::capabilities::effective_set(
+            false,
+            &["SYS_ADMIN".into()],
+            &[],
+            crate::spec::capabilities::up_to(40),
+        )
+        .unwrap();
         let a = allowed(&default_profile(&caps).unwrap());
         assert!(a.contains("mount") && a.contains("clone") && a.contains("clone3"));
     }
 
     #[test]
     fn runc_rewrite_swaps_masked_eq_operands() {
-        let caps = crate::spec::capabilities::effective_set(false, &[], &[], 40).unwrap();
+        let caps = crate::spec::capabilities::effective_set(
+            false,
+            &[],
+            &[],
+            crate::spec::capabilities::up_to(40),
+        )
+        .unwrap();
         let mut v = serde_json::to_value(default_profile(&caps).unwrap()).unwrap();
         masked_eq_for_runc(&mut v);
         let text = v.to_string();

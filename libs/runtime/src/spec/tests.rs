@@ -28,17 +28,21 @@ fn limit_20000(_: PosixRlimitType) -> Option<u64> {
     Some(20000)
 }
 
-fn build_with(cfg: &ContainerConfig, host: &HostSupport) -> BuiltSpec {
+fn try_build(cfg: &ContainerConfig, host: &HostSupport) -> Result<BuiltSpec> {
     let root = rootfs();
     let ctx = SpecContext {
         id: "0123456789abcdef0123",
         rootfs: root.path(),
         cgroups_path: "/berth/0123456789abcdef0123",
         host,
-        last_cap: 40,
+        bounding: crate::spec::capabilities::up_to(40),
         hard_limit: limit_20000,
     };
-    build(cfg, &ctx).unwrap()
+    build(cfg, &ctx)
+}
+
+fn build_with(cfg: &ContainerConfig, host: &HostSupport) -> BuiltSpec {
+    try_build(cfg, host).unwrap()
 }
 
 fn cfg(args: &[&str]) -> ContainerConfig {
@@ -226,13 +230,16 @@ fn resources_and_warnings_reach_the_spec() {
 }
 
 #[test]
-fn rlimits_are_capped_at_the_hard_limit() {
+fn rlimits_above_the_hard_limit_are_refused() {
     let mut c = cfg(&["true"]);
     c.ulimits = vec![Ulimit {
         name: "nofile".into(),
         soft: 1024,
         hard: 65536,
     }];
+    let e = try_build(&c, &HostSupport::all()).unwrap_err().to_string();
+    assert!(e.contains("ulimit nofile") && e.contains("20000"), "{e}");
+    c.ulimits[0].hard = 20000;
     let built = build_with(&c, &HostSupport::all());
     let r = &built
         .spec
@@ -246,7 +253,6 @@ fn rlimits_are_capped_at_the_hard_limit() {
         (r.typ(), r.soft(), r.hard()),
         (PosixRlimitType::RlimitNofile, 1024, 20000)
     );
-    assert_eq!(built.warnings.len(), 1);
 }
 
 #[test]
@@ -285,7 +291,7 @@ fn bad_configs_say_what_to_do() {
         rootfs: root.path(),
         cgroups_path: "/x",
         host: &host,
-        last_cap: 40,
+        bounding: crate::spec::capabilities::up_to(40),
         hard_limit: limit_20000,
     };
     assert!(
@@ -313,4 +319,62 @@ fn spec_round_trips_through_json() {
     let text = serde_json::to_string(&spec).unwrap();
     let back: Spec = serde_json::from_str(&text).unwrap();
     assert_eq!(back, spec);
+}
+
+#[test]
+fn host_namespaces_custom_seccomp_sysctls_and_devices() {
+    let mut c = cfg(&["true"]);
+    c.pid_host = true;
+    c.ipc_host = true;
+    c.sysctls.insert("net.ipv4.ip_forward".into(), "1".into());
+    c.devices.push(crate::config::Device {
+        host_path: "/dev/null".into(),
+        container_path: "/dev/mynull".into(),
+        permissions: "rwm".into(),
+    });
+    c.seccomp_profile = Some(
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_ERRNO"}]}"#
+            .into(),
+    );
+    let spec = build_with(&c, &HostSupport::all()).spec;
+    let linux = spec.linux().as_ref().unwrap();
+    let types: Vec<_> = linux
+        .namespaces()
+        .as_ref()
+        .unwrap()
+        .iter()
+        .map(|n| n.typ())
+        .collect();
+    assert!(!types.contains(&LinuxNamespaceType::Pid));
+    assert!(!types.contains(&LinuxNamespaceType::Ipc));
+    assert!(types.contains(&LinuxNamespaceType::Mount));
+    assert_eq!(
+        linux.sysctl().as_ref().unwrap().get("net.ipv4.ip_forward"),
+        Some(&"1".to_string())
+    );
+    assert_eq!(linux.devices().as_ref().unwrap().len(), 1);
+    let rules = linux
+        .resources()
+        .as_ref()
+        .unwrap()
+        .devices()
+        .as_ref()
+        .unwrap();
+    assert!(rules.last().unwrap().allow());
+    let seccomp = linux.seccomp().as_ref().unwrap();
+    assert_eq!(
+        seccomp.default_action(),
+        oci_spec::runtime::LinuxSeccompAction::ScmpActAllow
+    );
+    let shm = spec
+        .mounts()
+        .as_ref()
+        .unwrap()
+        .iter()
+        .find(|m| m.destination().to_str() == Some("/dev/shm"))
+        .unwrap();
+    assert_eq!(shm.typ().as_deref(), Some("bind"));
+
+    c.privileged = true;
+    assert!(try_build(&c, &HostSupport::all()).is_err());
 }

@@ -44,7 +44,7 @@ fn run_under_runc(env: &TestEnv, id: &str, cfg: &ContainerConfig) -> (i32, Strin
         rootfs: &env.rootfs,
         cgroups_path: &cgroups_path,
         host: &host,
-        last_cap: spec::capabilities::kernel_last_cap(),
+        bounding: spec::capabilities::daemon_bounding_set(),
         hard_limit: spec::current_hard_limit,
     };
     let built = spec::build(cfg, &ctx).unwrap();

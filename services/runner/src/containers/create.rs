@@ -100,6 +100,7 @@ impl Containers {
         }
         let host = spec.host_config.clone().unwrap_or_default();
         let resources = host.resources.clone().unwrap_or_default();
+        let security = host_security(&host)?;
         let plan = self.networks.plan(&host.network_mode, &spec.endpoints)?;
         let bridged = plan.bridged;
         let mut exposed: Vec<String> = spec.exposed_ports.clone();
@@ -163,20 +164,21 @@ impl Containers {
             cap_add: host.cap_add.clone(),
             cap_drop: host.cap_drop.clone(),
             privileged: host.privileged,
-            no_new_privileges: host
-                .security_opt
-                .iter()
-                .any(|o| o.starts_with("no-new-privileges")),
-            seccomp_unconfined: host
-                .security_opt
-                .iter()
-                .any(|o| o == "seccomp=unconfined" || o == "seccomp:unconfined"),
+            no_new_privileges: security.opts.no_new_privileges,
+            seccomp_unconfined: security.opts.seccomp_unconfined,
+            seccomp_profile: security.opts.seccomp_profile,
+            pid_host: security.pid_host,
+            ipc_host: security.ipc_host,
+            sysctls: host.sysctls.clone().into_iter().collect(),
+            devices: security.devices,
+            ulimits: security.ulimits,
+            // Written into the state directory just before the runtime creates it.
+            engine_files: Vec::new(),
             shm_size: host.shm_size as i64,
             log: berth_runtime::LogConfig {
                 path: Some(log_path.clone()),
                 ..Default::default()
             },
-            ..Default::default()
         };
 
         let _names = self.names.lock().await;
@@ -278,6 +280,43 @@ impl Containers {
         }
         Ok((id, handle.warnings))
     }
+}
+
+/// What `HostConfig` asks of the container's isolation, checked: anything berth cannot
+/// honour is an error naming it, never dropped.
+struct HostSecurity {
+    opts: berth_runtime::SecurityOpts,
+    pid_host: bool,
+    ipc_host: bool,
+    devices: Vec<berth_runtime::Device>,
+    ulimits: Vec<berth_runtime::Ulimit>,
+}
+
+fn host_security(host: &berth_proto::v1::HostConfig) -> Result<HostSecurity, Status> {
+    let invalid = |e: berth_runtime::Error| Status::invalid_argument(e.to_string());
+    Ok(HostSecurity {
+        opts: berth_runtime::SecurityOpts::parse(&host.security_opt).map_err(invalid)?,
+        pid_host: berth_runtime::config::host_namespace("pid", &host.pid_mode).map_err(invalid)?,
+        ipc_host: berth_runtime::config::host_namespace("ipc", &host.ipc_mode).map_err(invalid)?,
+        devices: host
+            .devices
+            .iter()
+            .map(|d| berth_runtime::Device {
+                host_path: d.path_on_host.clone().into(),
+                container_path: d.path_in_container.clone(),
+                permissions: d.cgroup_permissions.clone(),
+            })
+            .collect(),
+        ulimits: host
+            .ulimits
+            .iter()
+            .map(|u| berth_runtime::Ulimit {
+                name: u.name.clone(),
+                soft: u.soft,
+                hard: u.hard,
+            })
+            .collect(),
+    })
 }
 
 /// Docker's `PortBindings` (and `-P` over the exposed ports) as proxy specs.

@@ -7,8 +7,8 @@ use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use berth_proto::v1::{
-    ContainerSpec, CreateContainerRequest, HostConfig, PortBinding, PortBindingList, Resources,
-    RestartPolicy, RestartPolicyName, StringList,
+    ContainerSpec, CreateContainerRequest, DeviceMapping, HostConfig, PortBinding, PortBindingList,
+    Resources, RestartPolicy, RestartPolicyName, StringList, Ulimit,
 };
 use bollard_stubs::models::{ContainerConfig, HostConfig as DockerHostConfig, NetworkingConfig};
 use http::StatusCode;
@@ -20,8 +20,9 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 /// The body: a container config with the host config and network config beside it.
-/// Fields berth does not use yet are accepted and ignored, as the docker CLI sends them
-/// all; fields Docker's API does not have at all are refused by the typed parse.
+/// Fields Docker's API does not have are accepted and ignored, as Docker does (serde
+/// skips them; newer clients send fields older daemons lack). `HostConfig` fields berth
+/// knows but cannot honour are refused when set (see `unhonoured`).
 #[derive(Debug, Deserialize)]
 struct CreateBody {
     #[serde(flatten)]
@@ -68,6 +69,7 @@ fn restart_policy(h: &DockerHostConfig) -> Result<Option<RestartPolicy>, ApiErro
 }
 
 fn host_config(h: DockerHostConfig) -> Result<HostConfig, ApiError> {
+    super::unhonoured::refuse_unhonoured(&h)?;
     let restart = restart_policy(&h)?;
     let mounts = h
         .mounts
@@ -114,6 +116,29 @@ fn host_config(h: DockerHostConfig) -> Result<HostConfig, ApiError> {
         readonly_rootfs: h.readonly_rootfs.unwrap_or(false),
         shm_size: h.shm_size.unwrap_or(0).max(0) as u64,
         group_add: h.group_add.unwrap_or_default(),
+        ulimits: h
+            .ulimits
+            .unwrap_or_default()
+            .into_iter()
+            .map(|u| Ulimit {
+                name: u.name.unwrap_or_default(),
+                soft: u.soft.unwrap_or(0),
+                hard: u.hard.unwrap_or(0),
+            })
+            .collect(),
+        ipc_mode: h.ipc_mode.unwrap_or_default(),
+        pid_mode: h.pid_mode.unwrap_or_default(),
+        devices: h
+            .devices
+            .unwrap_or_default()
+            .into_iter()
+            .map(|d| DeviceMapping {
+                path_on_host: d.path_on_host.unwrap_or_default(),
+                path_in_container: d.path_in_container.unwrap_or_default(),
+                cgroup_permissions: d.cgroup_permissions.unwrap_or_default(),
+            })
+            .collect(),
+        sysctls: h.sysctls.unwrap_or_default().into_iter().collect(),
         ..Default::default()
     })
 }

@@ -11,6 +11,7 @@ mod logs;
 mod mounts;
 mod observe;
 mod prune;
+mod unhonoured;
 
 use axum::Router;
 use axum::routing::{delete, get, post};
