@@ -24,7 +24,6 @@ use crate::snapshots::Snapshots;
 use record::{Record, Records};
 
 pub use create::valid_name;
-pub use logs::read_logs;
 
 /// Everything the container RPCs work with.
 #[derive(Debug)]

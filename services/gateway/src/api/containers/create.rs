@@ -114,6 +114,10 @@ fn host_config(h: DockerHostConfig) -> Result<HostConfig, ApiError> {
         readonly_rootfs: h.readonly_rootfs.unwrap_or(false),
         shm_size: h.shm_size.unwrap_or(0).max(0) as u64,
         group_add: h.group_add.unwrap_or_default(),
+        log_config: h.log_config.map(|l| berth_proto::v1::LogConfig {
+            r#type: l.typ.unwrap_or_default(),
+            config: l.config.unwrap_or_default(),
+        }),
         ..Default::default()
     })
 }
