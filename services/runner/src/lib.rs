@@ -77,6 +77,19 @@ pub struct HostArgs {
         value_parser = berth_network::SubnetPool::parse
     )]
     pub network_pool: berth_network::SubnetPool,
+    /// How many times its compressed size a layer may unpack to before it is refused as
+    /// a decompression bomb (real layers compress 2-10x; zeros compress 1000x).
+    #[arg(long, env = "BERTH_LAYER_MAX_EXPANSION", default_value_t = 100)]
+    pub layer_max_expansion: u64,
+    /// What any layer may unpack to whatever its compressed size, so small layers of
+    /// very compressible files still unpack (as --memory: 512m, 2g, ...).
+    #[arg(
+        long,
+        env = "BERTH_LAYER_UNPACK_FLOOR",
+        default_value = "1g",
+        value_parser = berth_runtime::config::parse_size
+    )]
+    pub layer_unpack_floor: u64,
 }
 
 /// Why a runner could not run.
@@ -122,6 +135,7 @@ pub async fn serve(config: Config, shutdown: CancellationToken) -> Result<(), Ru
         })?;
     let containers = Arc::new(open_containers(&config, &config.data_root, networks)?);
     containers.readopt().await;
+    containers.start_snapshot_gc(shutdown.clone()).await?;
     let listener = Listener::bind(&config.listen).await?;
     let address = config
         .advertise
@@ -162,8 +176,14 @@ fn open_containers(
     let runtime =
         berth_runtime::Runtime::new(root.join("runtime"), config.host.cgroup_parent.clone())
             .map_err(|e| state_err(&e))?;
-    let snapshots =
-        snapshots::Snapshots::open(&root.join("snapshots")).map_err(|e| state_err(&e))?;
+    let snapshots = snapshots::Snapshots::open(
+        &root.join("snapshots"),
+        snapshots::UnpackCap {
+            max_expansion: config.host.layer_max_expansion,
+            floor: config.host.layer_unpack_floor,
+        },
+    )
+    .map_err(|e| state_err(&e))?;
     let records = containers::record::Records::open(&root.join("containers.redb"))
         .map_err(|e| state_err(&e))?;
     let volumes = volumes::Volumes::open(root).map_err(|e| state_err(&e))?;

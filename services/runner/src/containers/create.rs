@@ -192,6 +192,8 @@ impl Containers {
         runtime_config.binds = mounts.binds;
         runtime_config.tmpfs.extend(mounts.tmpfs);
         let (copy_up, new_volumes) = (mounts.copy_up, mounts.created);
+        // Until the record names them, only this lease keeps the snapshots from a sweep.
+        let _snapshot_lease = self.snapshots.lease().await;
         let lowers = match self
             .snapshots
             .ensure(&mut store, &image.layers, &diff_ids)

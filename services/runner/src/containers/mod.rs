@@ -9,6 +9,7 @@ pub mod logs;
 pub mod mounts;
 pub mod record;
 pub mod restart;
+mod snapshot_gc;
 mod volume_use;
 
 use std::path::PathBuf;
