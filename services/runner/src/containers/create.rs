@@ -173,6 +173,9 @@ impl Containers {
             ..Default::default()
         };
 
+        // Bad numbers are the user's 400 here, before a volume, snapshot or cgroup exists.
+        berth_runtime::spec::resources::validate(&runtime_config.resources, host_cpus())
+            .map_err(runtime_status)?;
         let _names = self.names.lock().await;
         if self
             .records
@@ -356,6 +359,11 @@ fn generated_name(id: &str) -> String {
         RIGHT[(n / LEFT.len()) % RIGHT.len()],
         &id[..4]
     )
+}
+
+/// The CPUs `--cpus` may ask for, as the runtime counts them.
+fn host_cpus() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 #[cfg(test)]
