@@ -296,10 +296,8 @@ mod tests {
                     if let Some(pids) = res.pids() {
                         proptest::prop_assert!(pids.limit() > 0 && pids.limit() <= MAX_PIDS_LIMIT);
                     }
-                    if let Some(cpu) = res.cpu() {
-                        if let Some(q) = cpu.quota() {
-                            proptest::prop_assert!(q >= 1000);
-                        }
+                    if let Some(q) = res.cpu().as_ref().and_then(|c| c.quota()) {
+                        proptest::prop_assert!(q >= 1000);
                     }
                 }
             }
