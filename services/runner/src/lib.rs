@@ -134,9 +134,21 @@ pub async fn serve(config: Config, shutdown: CancellationToken) -> Result<(), Ru
             message: e.to_string(),
         })?;
     let containers = Arc::new(open_containers(&config, &config.data_root, networks)?);
-    containers.readopt().await;
-    containers.start_snapshot_gc(shutdown.clone()).await?;
+    // Serve first and re-adopt meanwhile: with hundreds of containers, re-adoption takes
+    // long enough that the pool would see no runner at all. Calls about a container
+    // that is not re-adopted yet wait for it.
+    let found = containers.begin_readopt();
     let listener = Listener::bind(&config.listen).await?;
+    {
+        let (containers, shutdown) = (containers.clone(), shutdown.clone());
+        tokio::spawn(async move {
+            containers.readopt(found).await;
+            tracing::info!("containers re-adopted");
+            if let Err(e) = containers.start_snapshot_gc(shutdown).await {
+                tracing::warn!(error = %e, "unused snapshots will not be removed");
+            }
+        });
+    }
     let address = config
         .advertise
         .unwrap_or_else(|| listener.endpoint().clone())
@@ -206,6 +218,8 @@ fn open_containers(
         restarting: Default::default(),
         reruns: Default::default(),
         next_run_attaches: Default::default(),
+        adopting: Default::default(),
+        adopted: Default::default(),
     })
 }
 
