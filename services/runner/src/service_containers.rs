@@ -382,6 +382,7 @@ pub async fn inspect(
             exit_code: st.exit_code.unwrap_or(0),
             started_at: st.started_at.as_deref().and_then(timestamp_of),
             finished_at: st.finished_at.as_deref().and_then(timestamp_of),
+            error: st.error.clone().unwrap_or_default(),
             ..Default::default()
         }),
         image_id: Some(Digest {

@@ -131,7 +131,11 @@ impl Runtime {
                     exit_code: st.exit_code.unwrap_or(-1),
                     oom_killed: st.oom_killed,
                     finished_at: st.finished_at.unwrap_or_default(),
+                    error: st.error,
                 });
+            }
+            if let (false, Some(pid)) = (st.monitor_alive, st.pid) {
+                return self.kill_orphan(id, &dir, pid);
             }
             if deadline.is_some_and(|d| Instant::now() > d) {
                 return Err(Error::InvalidState {
@@ -142,6 +146,36 @@ impl Runtime {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// Ends a container whose monitor died while it ran (killed, crashed): nothing
+    /// collects its output, answers exec or records its exit any more, so it is killed
+    /// and recorded as exited with 137 and the reason, as Docker does when a
+    /// containerd-shim dies. `pid` is its init, checked alive (with its start time) by
+    /// [`Runtime::state`].
+    fn kill_orphan(&self, id: &str, dir: &Path, pid: i32) -> Result<ExitRecord> {
+        tracing::warn!(
+            container = id,
+            pid,
+            "the container's monitor died: killing the container"
+        );
+        // Its PID namespace's init: the kernel takes every other process with it.
+        let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.state(id)?.pid.is_some() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let exit = ExitRecord {
+            exit_code: 128 + Signal::SIGKILL as i32,
+            oom_killed: false,
+            finished_at: state::now_rfc3339_nano(),
+            error: Some(
+                "berth-monitor, the process that supervised the container, died; the container ran unsupervised (no logs, exec or exit status) and was killed"
+                    .into(),
+            ),
+        };
+        state::write_json(&dir.join(files::EXIT), &exit, state::Sync::Volatile)?;
+        Ok(exit)
     }
 
     /// The container's current state.
@@ -183,11 +217,13 @@ impl Runtime {
             started_at: record.started_at.clone(),
             finished_at: None,
             monitor_alive,
+            error: None,
         };
         if let Some(exit) = exit {
             st.exit_code = Some(exit.exit_code);
             st.oom_killed = exit.oom_killed;
             st.finished_at = Some(exit.finished_at);
+            st.error = exit.error;
         } else if state::process_alive(record.pid, record.pid_start_time) {
             st.pid = Some(record.pid);
             st.status = if cgroups::is_frozen(&CgroupDirs::new(&spec.cgroups_path)) {
