@@ -137,6 +137,7 @@ pub async fn serve(config: Config, shutdown: CancellationToken) -> Result<(), Ru
     // Serve first and re-adopt meanwhile: with hundreds of containers, re-adoption takes
     // long enough that the pool would see no runner at all. Calls about a container
     // that is not re-adopted yet wait for it.
+    containers.sweep_unrecorded().await;
     let found = containers.begin_readopt();
     let listener = Listener::bind(&config.listen).await?;
     {

@@ -148,6 +148,57 @@ impl Runtime {
         }
     }
 
+    /// Removes whatever a create that never finished left of `id` (its runner crashed
+    /// midway): the monitor and the processes of its group (a `berth-spawn` waiting to
+    /// start the init), the init, the libcontainer state, the cgroups and the state
+    /// directory. Unlike [`Runtime::delete`] it needs none of the records a finished
+    /// create writes, and never waits on a monitor.
+    pub fn destroy_unfinished(&self, id: &str) -> Result<()> {
+        let dir = self.state_dir(id)?;
+        if !dir.exists() {
+            return Ok(());
+        }
+        if let Some(pid) = std::fs::read_to_string(dir.join(files::MONITOR_PID))
+            .ok()
+            .and_then(|t| t.trim().parse::<i32>().ok())
+            && monitor_alive(&dir)
+        {
+            // The monitor daemonised into a process group of its own, with the
+            // berth-spawn it runs: the whole group goes.
+            if let Ok(group) = nix::unistd::getpgid(Some(Pid::from_raw(pid)))
+                && group.as_raw() > 1
+                && group != nix::unistd::getpgrp()
+            {
+                let _ = nix::sys::signal::killpg(group, Signal::SIGKILL);
+            }
+            let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL);
+        }
+        if let Ok(Some(record)) =
+            state::read_json_lenient::<ContainerRecord>(&dir.join(files::STATE))
+            && record.pid > 0
+            && state::process_alive(record.pid, record.pid_start_time)
+        {
+            let _ = nix::sys::signal::kill(Pid::from_raw(record.pid), Signal::SIGKILL);
+        }
+        // libcontainer's own delete kills what is left in the container's cgroup.
+        if let Ok(mut c) = load_container(&dir, id)
+            && let Err(e) = c.delete(true)
+        {
+            tracing::warn!(id, error = %e, "libcontainer delete of an unfinished create failed");
+        }
+        if let Ok(spec) = self.monitor_spec(id) {
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while let Err(e) = cgroups::remove(&spec.cgroups_path) {
+                if Instant::now() > deadline {
+                    return Err(e);
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        std::fs::remove_dir_all(&dir)
+            .map_err(|e| Error::io(format!("removing {}", dir.display()), e))
+    }
+
     /// Ends a container whose monitor died while it ran (killed, crashed): nothing
     /// collects its output, answers exec or records its exit any more, so it is killed
     /// and recorded as exited with 137 and the reason, as Docker does when a

@@ -232,6 +232,10 @@ impl Containers {
         let created_volumes = new_volumes.clone();
         let handle = blocking(move || {
             let fs = this.fs(&record.id);
+            // Intent first: a crash from here on leaves something the next start sweeps.
+            this.records
+                .intend(&record.id)
+                .map_err(|e| Status::internal(e.to_string()))?;
             fs.mount(&lowers)
                 .map_err(|e| Status::internal(e.to_string()))?;
             let filled = copy_up.iter().try_for_each(|(dest, volume)| {
@@ -257,6 +261,7 @@ impl Containers {
                 }
                 Err(e) => {
                     let _ = fs.remove();
+                    let _ = this.records.abandon(&record.id);
                     this.forget_volumes(&created_volumes);
                     Err(e)
                 }

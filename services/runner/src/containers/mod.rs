@@ -10,6 +10,7 @@ pub mod mounts;
 pub mod record;
 pub mod restart;
 mod snapshot_gc;
+mod sweep;
 mod volume_use;
 
 use std::path::PathBuf;
