@@ -380,3 +380,34 @@ fn a_load_cut_short_by_a_crash_leaves_no_partial_upload() {
     assert_eq!(partial(0), 0, "a partial upload outlived the crash");
     assert!(docker_ok(&host, &["images", "-q"]).is_empty());
 }
+
+#[test]
+fn the_daemons_log_opts_bound_containers_that_set_none() {
+    let berthd = Berthd::start_with(&["--log-opt", "max-size=20k", "--log-opt", "max-file=2"]);
+    let host = berthd.docker_host();
+    let image = berth_testkit::busybox_archive(berthd.dir(), "busybox:latest");
+    docker_ok(&host, &["load", "-i", image.path.to_str().unwrap()]);
+    let id = docker_ok(
+        &host,
+        &[
+            "run",
+            "-d",
+            "busybox",
+            "sh",
+            "-c",
+            "i=0; while [ $i -lt 5000 ]; do echo line-$i; i=$((i+1)); done",
+        ],
+    );
+    assert_eq!(docker_ok(&host, &["wait", &id]), "0");
+    let log = log_path(&host, &id);
+    let dir = log.parent().unwrap();
+    let name = log.file_name().unwrap().to_string_lossy().into_owned();
+    let total: u64 = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(&name))
+        .map(|e| e.metadata().unwrap().len())
+        .sum();
+    assert!(total <= 2 * (20 * 1024 + 200), "{total} bytes of log kept");
+    assert_eq!(docker_ok(&host, &["logs", "--tail", "1", &id]), "line-4999");
+}

@@ -90,6 +90,11 @@ pub struct HostArgs {
         value_parser = berth_runtime::config::parse_size
     )]
     pub layer_unpack_floor: u64,
+    /// Default json-file options for containers that set none, as dockerd's --log-opt
+    /// (repeatable): max-size=10m, max-file=3. Without them logs grow without bound, as
+    /// with Docker's defaults.
+    #[arg(long = "log-opt", value_name = "KEY=VALUE")]
+    pub log_opts: Vec<String>,
 }
 
 /// Why a runner could not run.
@@ -221,6 +226,8 @@ fn open_containers(
         next_run_attaches: Default::default(),
         adopting: Default::default(),
         adopted: Default::default(),
+        log_defaults: containers::logs::parse_log_opts(&config.host.log_opts)
+            .map_err(|e| state_err(&e))?,
     })
 }
 

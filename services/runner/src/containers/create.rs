@@ -169,7 +169,7 @@ impl Containers {
                 .iter()
                 .any(|o| o == "seccomp=unconfined" || o == "seccomp:unconfined"),
             shm_size: host.shm_size as i64,
-            log: super::logs::log_config(host.log_config.as_ref(), &log_path)?,
+            log: self.log_config(host.log_config.as_ref(), &log_path)?,
             ..Default::default()
         };
 

@@ -250,6 +250,53 @@ impl Current {
     }
 }
 
+impl super::Containers {
+    /// [`log_config`] with the runner's `--log-opt` defaults merged in as dockerd merges
+    /// its own: options the container does not set come from the daemon's.
+    pub fn log_config(
+        &self,
+        asked: Option<&berth_proto::v1::LogConfig>,
+        path: &Path,
+    ) -> Result<berth_runtime::LogConfig, tonic::Status> {
+        let merged = with_defaults(asked, &self.log_defaults);
+        log_config(merged.as_ref(), path)
+    }
+}
+
+/// The container's log configuration with `defaults` filled in where it is silent
+/// (moby's mergeAndVerifyLogConfig; the default driver is json-file).
+pub fn with_defaults(
+    asked: Option<&berth_proto::v1::LogConfig>,
+    defaults: &std::collections::HashMap<String, String>,
+) -> Option<berth_proto::v1::LogConfig> {
+    let mut merged = asked.cloned().unwrap_or_default();
+    if matches!(merged.r#type.as_str(), "" | "json-file") {
+        for (k, v) in defaults {
+            merged.config.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+    }
+    Some(merged)
+}
+
+/// Reads `--log-opt KEY=VALUE` flags; the pairs are checked like a container's.
+pub fn parse_log_opts(
+    flags: &[String],
+) -> Result<std::collections::HashMap<String, String>, String> {
+    let mut out = std::collections::HashMap::new();
+    for flag in flags {
+        let (k, v) = flag.split_once('=').ok_or_else(|| {
+            format!("invalid --log-opt {flag:?}: use KEY=VALUE, e.g. max-size=10m")
+        })?;
+        out.insert(k.to_owned(), v.to_owned());
+    }
+    let probe = berth_proto::v1::LogConfig {
+        r#type: String::new(),
+        config: out.clone(),
+    };
+    log_config(Some(&probe), Path::new("/")).map_err(|s| s.message().to_owned())?;
+    Ok(out)
+}
+
 /// The json-file options of a create (`--log-driver`, `--log-opt`), checked as Docker
 /// checks them. Only json-file is written; another driver, or an option berth would not
 /// honour, is refused rather than ignored, so nobody believes a log is bounded or

@@ -62,6 +62,8 @@ pub struct Containers {
     /// whoever waits on one as each is done.
     pub adopting: std::sync::Mutex<std::collections::HashSet<String>>,
     pub adopted: tokio::sync::Notify,
+    /// The runner's `--log-opt` defaults for json-file logs.
+    pub log_defaults: std::collections::HashMap<String, String>,
 }
 
 /// How many containers are re-adopted at once after a restart.

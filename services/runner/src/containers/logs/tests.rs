@@ -122,3 +122,26 @@ fn no_log_yet_reads_nothing_then_the_new_file() {
     write(&log, 0..2);
     assert_eq!(read_all(&mut cursor), vec!["l0", "l1"]);
 }
+
+#[test]
+fn daemon_log_opts_fill_in_what_the_container_does_not_set() {
+    let defaults = parse_log_opts(&["max-size=10m".into(), "max-file=3".into()]).unwrap();
+    let cfg = |asked: Option<berth_proto::v1::LogConfig>| {
+        log_config(
+            with_defaults(asked.as_ref(), &defaults).as_ref(),
+            Path::new("/l"),
+        )
+        .unwrap()
+    };
+    let c = cfg(None);
+    assert_eq!((c.max_size, c.max_file), (10 << 20, 3));
+    let own = berth_proto::v1::LogConfig {
+        r#type: "json-file".into(),
+        config: [("max-file".to_owned(), "5".to_owned())].into(),
+    };
+    let c = cfg(Some(own));
+    assert_eq!((c.max_size, c.max_file), (10 << 20, 5));
+    assert!(parse_log_opts(&["max-size".into()]).is_err());
+    assert!(parse_log_opts(&["compress=true".into()]).is_err());
+    assert!(parse_log_opts(&["nonsense=1".into()]).is_err());
+}
