@@ -75,7 +75,7 @@ fn tail_start(file: &mut File, lines: u64) -> std::io::Result<(u64, u64)> {
             }
             seen_complete = true;
             newlines += 1;
-            if newlines == lines + 1 {
+            if newlines == lines.saturating_add(1) {
                 return Ok((start + i as u64 + 1, lines));
             }
         }

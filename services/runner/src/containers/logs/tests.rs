@@ -145,3 +145,12 @@ fn daemon_log_opts_fill_in_what_the_container_does_not_set() {
     assert!(parse_log_opts(&["compress=true".into()]).is_err());
     assert!(parse_log_opts(&["nonsense=1".into()]).is_err());
 }
+
+#[test]
+fn a_tail_of_u64_max_reads_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("c.log");
+    write(&log, 0..3);
+    let all = read_all(&mut LogCursor::open(&log, filter(Some(u64::MAX))).unwrap());
+    assert_eq!(all, vec!["l0", "l1", "l2"]);
+}
