@@ -39,7 +39,7 @@ async fn an_image_is_unpacked_once_and_mounted_as_an_overlay() {
     let diff_ids: Vec<Digest> = vec![busybox.layer_diff_id.parse().unwrap()];
 
     let work = tempfile::tempdir().unwrap();
-    let snapshots = Snapshots::open(&work.path().join("snapshots")).unwrap();
+    let snapshots = Snapshots::open(&work.path().join("snapshots"), Default::default()).unwrap();
     let lowers = snapshots
         .ensure(&mut store, &image.layers, &diff_ids)
         .await

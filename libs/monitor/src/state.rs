@@ -125,6 +125,10 @@ pub struct ExitRecord {
     pub oom_killed: bool,
     /// RFC 3339 (nanoseconds)
     pub finished_at: String,
+    /// Why the container ended other than by itself (Docker's State.Error), e.g. its
+    /// monitor died and the runtime killed it; absent when it simply exited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// Writes `bytes` to `path` atomically (temp file in the same directory, renamed), synced
@@ -250,6 +254,7 @@ mod tests {
             exit_code: 137,
             oom_killed: true,
             finished_at: now_rfc3339_nano(),
+            error: None,
         };
         write_json(&p, &rec, Sync::Volatile).unwrap();
         assert_eq!(read_json::<ExitRecord>(&p).unwrap(), Some(rec));

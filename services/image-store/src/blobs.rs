@@ -34,9 +34,35 @@ impl BlobStore {
         for dir in ["blobs/sha256", "ingest"] {
             fs::create_dir_all(root.join(dir)).map_err(|e| StoreError::io(root.join(dir), e))?;
         }
-        Ok(BlobStore {
+        let store = BlobStore {
             root: root.to_owned(),
-        })
+        };
+        store.remove_private_ingests()?;
+        Ok(store)
+    }
+
+    /// Removes the private uploads (`docker load`, `import`, manifests) a previous process
+    /// left: only the writer that made one holds its handle, and that writer died with
+    /// its process, so none of them can ever complete. Named uploads stay: their writers
+    /// live in other processes (registry-proxy, builders) and resume them by name after
+    /// this store restarts, so only the age-based GC may take those.
+    fn remove_private_ingests(&self) -> Result<u64, StoreError> {
+        let dir = self.root.join("ingest");
+        let mut removed = 0;
+        for entry in fs::read_dir(&dir).map_err(|e| StoreError::io(dir.clone(), e))? {
+            let Ok(entry) = entry else { continue };
+            let private = entry
+                .file_name()
+                .to_str()
+                .is_some_and(|n| n.starts_with("tmp-"));
+            if private && fs::remove_dir_all(entry.path()).is_ok() {
+                removed += 1;
+            }
+        }
+        if removed > 0 {
+            tracing::info!(removed, "partial uploads of a previous run removed");
+        }
+        Ok(removed)
     }
 
     pub fn path(&self, digest: &Digest) -> PathBuf {
@@ -436,6 +462,28 @@ mod tests {
         assert_eq!(fs::read(store.path(&want)).unwrap(), data);
         assert_eq!(store.list().unwrap(), vec![want]);
         assert_eq!(fs::read_dir(dir.path().join("ingest")).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn a_restart_drops_private_uploads_and_keeps_named_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::open(dir.path()).unwrap();
+        let mut private = store.ingest(None).unwrap();
+        private.write_all(b"half a layer").unwrap();
+        let mut named = store.ingest(Some("pull-y")).unwrap();
+        named.write_all(b"resumable").unwrap();
+        // The process dies: no drop, no commit.
+        std::mem::forget(private);
+        std::mem::forget(named);
+        let ingest_dir = dir.path().join("ingest");
+        assert_eq!(std::fs::read_dir(&ingest_dir).unwrap().count(), 2);
+        let store = BlobStore::open(dir.path()).unwrap();
+        let left: Vec<String> = std::fs::read_dir(&ingest_dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(left, vec!["u-pull-y".to_owned()]);
+        assert_eq!(store.upload_offset("pull-y").unwrap(), Some(9));
     }
 
     #[test]

@@ -79,6 +79,32 @@ impl From<StoreError> for tonic::Status {
                 Code::Internal
             }
         };
-        tonic::Status::new(code, e.to_string())
+        tonic::Status::new(code, bounded(e.to_string()))
+    }
+}
+
+/// The longest message a status carries: messages echo what the user sent, and a
+/// status travels in an HTTP/2 header, where a 100 KB name would break the reply.
+const MAX_MESSAGE: usize = 1024;
+
+fn bounded(mut message: String) -> String {
+    if message.len() > MAX_MESSAGE {
+        let mut cut = MAX_MESSAGE;
+        while !message.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        message.truncate(cut);
+        message.push_str("...");
+    }
+    message
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn long_messages_are_cut_at_a_character() {
+        let long = super::bounded("é".repeat(4000));
+        assert!(long.len() <= super::MAX_MESSAGE + 3 && long.ends_with("..."));
+        assert_eq!(super::bounded("short".into()), "short");
     }
 }

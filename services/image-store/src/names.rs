@@ -21,6 +21,14 @@ pub enum Found {
 
 /// Finds the image `text` names.
 pub fn lookup(meta: &Meta, text: &str) -> Result<(String, ImageRecord, Found), StoreError> {
+    // Longer than any valid reference (a 255-byte name, a domain, a tag and a digest); a
+    // message echoing it could not even travel in a gRPC status.
+    if text.len() > MAX_REFERENCE_LEN {
+        return Err(StoreError::InvalidArgument(format!(
+            "invalid reference format: a reference is at most {MAX_REFERENCE_LEN} bytes, this one is {}",
+            text.len()
+        )));
+    }
     let not_found = || StoreError::ImageNotFound(text.to_owned());
     let hex = text.strip_prefix("sha256:").unwrap_or(text);
     let is_hex = !hex.is_empty()
@@ -34,7 +42,9 @@ pub fn lookup(meta: &Meta, text: &str) -> Result<(String, ImageRecord, Found), S
             None => Err(not_found()),
         };
     }
-    if let Ok(reference) = Reference::parse(text) {
+    let parsed = Reference::parse(text);
+    if let Ok(reference) = &parsed {
+        let reference = reference.clone();
         if let Some(digest) = reference.digest() {
             // name@digest: the digest is the manifest's (or the index's) as pulled.
             let digest = digest.to_string();
@@ -64,8 +74,15 @@ pub fn lookup(meta: &Meta, text: &str) -> Result<(String, ImageRecord, Found), S
             return Ok((id, image, Found::Id));
         }
     }
-    Err(not_found())
+    match parsed {
+        // Neither a name nor an ID: the user's mistake, as Docker answers it (400).
+        Err(e) if !is_hex => Err(StoreError::InvalidArgument(e.to_string())),
+        _ => Err(not_found()),
+    }
 }
+
+/// Docker's bounds: a name of at most 255 bytes, a domain, a tag of 128, a digest.
+pub const MAX_REFERENCE_LEN: usize = 1024;
 
 /// The names pointing at `image_id`, familiar form (`busybox:latest`), sorted.
 pub fn tags_of(meta: &Meta, image_id: &str) -> Result<Vec<(String, String)>, StoreError> {

@@ -76,8 +76,11 @@ pub fn now_nanos() -> i64 {
 
 impl Store {
     pub fn open(root: &Path, bus: Arc<dyn Bus>) -> Result<Self, StoreError> {
-        let blobs = BlobStore::open(root)?;
+        // The database's lock first: a second store on this root must fail before the
+        // blob store clears the partial uploads of the live one.
+        std::fs::create_dir_all(root).map_err(|e| StoreError::io(root.to_owned(), e))?;
         let meta = Meta::open(&root.join("meta.redb"))?;
+        let blobs = BlobStore::open(root)?;
         Ok(Store {
             blobs,
             meta,

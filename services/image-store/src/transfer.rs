@@ -196,16 +196,16 @@ pub fn import_rootfs(
         .map_err(|e| StoreError::InvalidArgument(format!("reading the import: {e}")))?;
     let (layer, _) = ingest.commit(None, Some(size))?;
     pins.add(&layer);
-    // The diff ID is the digest of the uncompressed tar: a second pass, decompressing.
+    // The diff ID is the digest of the uncompressed tar: a second pass, decompressing,
+    // that also reads every header, so bytes that are not a whole tar archive never
+    // become an image (Docker refuses them too).
     let (file, _) = store.blobs.open_read(&layer, 0)?;
-    let (compression, mut tar) = berth_layer::open_decoder(file).map_err(|e| {
-        StoreError::InvalidArgument(format!("the import is not a tar archive: {e}"))
+    let summary = berth_layer::inspect(file, &berth_layer::Limits::default()).map_err(|e| {
+        StoreError::InvalidArgument(format!(
+            "the import is not a tar archive (plain, gzip or zstd): {e}"
+        ))
     })?;
-    let mut hasher = berth_oci::DigestWriter::new(std::io::sink());
-    std::io::copy(&mut tar, &mut hasher).map_err(|e| {
-        StoreError::InvalidArgument(format!("the import is not a readable tar archive: {e}"))
-    })?;
-    let (_, diff_id, _) = hasher.finish();
+    let (compression, diff_id) = (summary.compression, summary.diff_id);
     let layer_type = match compression {
         berth_layer::Compression::None => "application/vnd.oci.image.layer.v1.tar",
         berth_layer::Compression::Gzip => "application/vnd.oci.image.layer.v1.tar+gzip",

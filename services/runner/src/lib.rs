@@ -85,6 +85,24 @@ pub struct HostArgs {
     /// proxy closes it.
     #[arg(long, env = "BERTH_PROXY_IDLE_TIMEOUT", default_value_t = berth_network::DEFAULT_TCP_IDLE_TIMEOUT.as_secs())]
     pub proxy_idle_timeout: u64,
+    /// How many times its compressed size a layer may unpack to before it is refused as
+    /// a decompression bomb (real layers compress 2-10x; zeros compress 1000x).
+    #[arg(long, env = "BERTH_LAYER_MAX_EXPANSION", default_value_t = 100)]
+    pub layer_max_expansion: u64,
+    /// What any layer may unpack to whatever its compressed size, so small layers of
+    /// very compressible files still unpack (as --memory: 512m, 2g, ...).
+    #[arg(
+        long,
+        env = "BERTH_LAYER_UNPACK_FLOOR",
+        default_value = "1g",
+        value_parser = berth_runtime::config::parse_size
+    )]
+    pub layer_unpack_floor: u64,
+    /// Default json-file options for containers that set none, as dockerd's --log-opt
+    /// (repeatable): max-size=10m, max-file=3. Without them logs grow without bound, as
+    /// with Docker's defaults.
+    #[arg(long = "log-opt", value_name = "KEY=VALUE")]
+    pub log_opts: Vec<String>,
 }
 
 /// Why a runner could not run.
@@ -147,8 +165,22 @@ pub async fn serve(config: Config, shutdown: CancellationToken) -> Result<(), Ru
         })?;
     let containers = Arc::new(open_containers(&config, &config.data_root, networks)?);
     secure_state(&config.data_root).map_err(secure_err)?;
-    containers.readopt().await;
+    // Serve first and re-adopt meanwhile: with hundreds of containers, re-adoption takes
+    // long enough that the pool would see no runner at all. Calls about a container
+    // that is not re-adopted yet wait for it.
+    containers.sweep_unrecorded().await;
+    let found = containers.begin_readopt();
     let listener = Listener::bind(&config.listen).await?;
+    {
+        let (containers, shutdown) = (containers.clone(), shutdown.clone());
+        tokio::spawn(async move {
+            containers.readopt(found).await;
+            tracing::info!("containers re-adopted");
+            if let Err(e) = containers.start_snapshot_gc(shutdown).await {
+                tracing::warn!(error = %e, "unused snapshots will not be removed");
+            }
+        });
+    }
     let address = config
         .advertise
         .unwrap_or_else(|| listener.endpoint().clone())
@@ -218,8 +250,14 @@ fn open_containers(
     let runtime =
         berth_runtime::Runtime::new(root.join("runtime"), config.host.cgroup_parent.clone())
             .map_err(|e| state_err(&e))?;
-    let snapshots =
-        snapshots::Snapshots::open(&root.join("snapshots")).map_err(|e| state_err(&e))?;
+    let snapshots = snapshots::Snapshots::open(
+        &root.join("snapshots"),
+        snapshots::UnpackCap {
+            max_expansion: config.host.layer_max_expansion,
+            floor: config.host.layer_unpack_floor,
+        },
+    )
+    .map_err(|e| state_err(&e))?;
     let records = containers::record::Records::open(&root.join("containers.redb"))
         .map_err(|e| state_err(&e))?;
     let volumes = volumes::Volumes::open(root).map_err(|e| state_err(&e))?;
@@ -242,6 +280,10 @@ fn open_containers(
         restarting: Default::default(),
         reruns: Default::default(),
         next_run_attaches: Default::default(),
+        adopting: Default::default(),
+        adopted: Default::default(),
+        log_defaults: containers::logs::parse_log_opts(&config.host.log_opts)
+            .map_err(|e| state_err(&e))?,
     })
 }
 

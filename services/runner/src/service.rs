@@ -37,31 +37,41 @@ impl Runner for RunnerService {
         &self,
         r: Request<StartContainerRequest>,
     ) -> Result<Response<StartContainerResponse>, Status> {
-        c::start(&self.containers, r.into_inner()).await
+        let r = r.into_inner();
+        self.containers.adopted(&r.container).await;
+        c::start(&self.containers, r).await
     }
     async fn stop_container(
         &self,
         r: Request<StopContainerRequest>,
     ) -> Result<Response<StopContainerResponse>, Status> {
-        c::stop(&self.containers, r.into_inner()).await
+        let r = r.into_inner();
+        self.containers.adopted(&r.container).await;
+        c::stop(&self.containers, r).await
     }
     async fn kill_container(
         &self,
         r: Request<KillContainerRequest>,
     ) -> Result<Response<KillContainerResponse>, Status> {
-        c::kill(&self.containers, r.into_inner()).await
+        let r = r.into_inner();
+        self.containers.adopted(&r.container).await;
+        c::kill(&self.containers, r).await
     }
     async fn wait_container(
         &self,
         r: Request<WaitContainerRequest>,
     ) -> Result<Response<Stream<WaitContainerResponse>>, Status> {
-        c::wait(&self.containers, r.into_inner()).await
+        let r = r.into_inner();
+        self.containers.adopted(&r.container).await;
+        c::wait(&self.containers, r).await
     }
     async fn remove_container(
         &self,
         r: Request<RemoveContainerRequest>,
     ) -> Result<Response<RemoveContainerResponse>, Status> {
-        c::remove(&self.containers, r.into_inner()).await
+        let r = r.into_inner();
+        self.containers.adopted(&r.container).await;
+        c::remove(&self.containers, r).await
     }
     async fn list_containers(
         &self,
@@ -85,13 +95,17 @@ impl Runner for RunnerService {
         &self,
         r: Request<PauseContainerRequest>,
     ) -> Result<Response<PauseContainerResponse>, Status> {
-        c::pause(&self.containers, r.into_inner()).await
+        let r = r.into_inner();
+        self.containers.adopted(&r.container).await;
+        c::pause(&self.containers, r).await
     }
     async fn unpause_container(
         &self,
         r: Request<UnpauseContainerRequest>,
     ) -> Result<Response<UnpauseContainerResponse>, Status> {
-        c::unpause(&self.containers, r.into_inner()).await
+        let r = r.into_inner();
+        self.containers.adopted(&r.container).await;
+        c::unpause(&self.containers, r).await
     }
     async fn resize(&self, r: Request<ResizeRequest>) -> Result<Response<ResizeResponse>, Status> {
         c::resize(&self.containers, r.into_inner()).await
@@ -115,7 +129,9 @@ impl Runner for RunnerService {
         &self,
         r: Request<ExecCreateRequest>,
     ) -> Result<Response<ExecCreateResponse>, Status> {
-        crate::service_exec::create(&self.containers, &self.execs, r.into_inner()).await
+        let r = r.into_inner();
+        self.containers.adopted(&r.container).await;
+        crate::service_exec::create(&self.containers, &self.execs, r).await
     }
     async fn exec_start(
         &self,
@@ -139,13 +155,16 @@ impl Runner for RunnerService {
         &self,
         r: Request<PruneContainersRequest>,
     ) -> Result<Response<PruneContainersResponse>, Status> {
+        self.containers.all_adopted().await;
         c::prune(&self.containers, r.into_inner()).await
     }
     async fn restart_container(
         &self,
         r: Request<RestartContainerRequest>,
     ) -> Result<Response<RestartContainerResponse>, Status> {
-        c::restart(&self.containers, r.into_inner()).await
+        let r = r.into_inner();
+        self.containers.adopted(&r.container).await;
+        c::restart(&self.containers, r).await
     }
     async fn logs(&self, r: Request<LogsRequest>) -> Result<Response<Stream<LogEntry>>, Status> {
         c::logs(&self.containers, r.into_inner()).await
@@ -209,13 +228,17 @@ impl Runner for RunnerService {
         &self,
         r: Request<ConnectNetworkRequest>,
     ) -> Result<Response<ConnectNetworkResponse>, Status> {
-        n::connect(&self.containers, r.into_inner()).await
+        let r = r.into_inner();
+        self.containers.adopted(&r.container).await;
+        n::connect(&self.containers, r).await
     }
     async fn disconnect_network(
         &self,
         r: Request<DisconnectNetworkRequest>,
     ) -> Result<Response<DisconnectNetworkResponse>, Status> {
-        n::disconnect(&self.containers, r.into_inner()).await
+        let r = r.into_inner();
+        self.containers.adopted(&r.container).await;
+        n::disconnect(&self.containers, r).await
     }
     async fn prune_networks(
         &self,

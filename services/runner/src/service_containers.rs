@@ -6,8 +6,8 @@ use std::time::Duration;
 use berth_proto::v1::*;
 use tonic::{Response, Status};
 
-use crate::containers::logs::LogFilter;
-use crate::containers::{Containers, blocking, read_logs, runtime_status};
+use crate::containers::logs::{LogCursor, LogFilter};
+use crate::containers::{Containers, blocking, runtime_status};
 
 type Stream<T> = tonic::codegen::BoxStream<T>;
 
@@ -382,6 +382,7 @@ pub async fn inspect(
             exit_code: st.exit_code.unwrap_or(0),
             started_at: st.started_at.as_deref().and_then(timestamp_of),
             finished_at: st.finished_at.as_deref().and_then(timestamp_of),
+            error: st.error.clone().unwrap_or_default(),
             ..Default::default()
         }),
         image_id: Some(Digest {
@@ -422,25 +423,40 @@ pub async fn logs(
     let (tx, rx) = tokio::sync::mpsc::channel(64);
     let this = c.clone();
     tokio::spawn(async move {
-        let mut offset = 0;
-        let mut filter = filter;
+        let path = record.log_path.clone();
+        let opened = tokio::task::spawn_blocking(move || LogCursor::open(&path, filter)).await;
+        let Ok(Ok(mut cursor)) = opened else {
+            let _ = tx
+                .send(Err(Status::internal("reading the container's log failed")))
+                .await;
+            return;
+        };
+        // Bounded batches: `docker logs` of a huge log holds one batch plus the channel.
+        const BATCH: usize = 256;
+        let mut exited = false;
         loop {
-            let path = record.log_path.clone();
-            let read = tokio::task::spawn_blocking(move || read_logs(&path, &filter, offset)).await;
-            let Ok(Ok((entries, next))) = read else {
+            let read = tokio::task::spawn_blocking(move || {
+                let batch = cursor.next_batch(BATCH);
+                (cursor, batch)
+            })
+            .await;
+            let Ok((back, Ok(entries))) = read else {
                 let _ = tx
                     .send(Err(Status::internal("reading the container's log failed")))
                     .await;
                 return;
             };
-            offset = next;
-            filter.tail = None; // --tail counts only the lines that existed at the start
-            for e in entries {
-                if tx.send(Ok(e)).await.is_err() {
-                    return; // the client went away
+            cursor = back;
+            if !entries.is_empty() {
+                for e in entries {
+                    if tx.send(Ok(e)).await.is_err() {
+                        return; // the client went away
+                    }
                 }
+                continue;
             }
-            if !r.follow {
+            // Everything written so far is out; the read after the exit was the last.
+            if !r.follow || exited {
                 return;
             }
             let (rt, id) = (this.clone(), record.id.clone());
@@ -453,16 +469,9 @@ pub async fn logs(
             .await
             .unwrap_or(false);
             if !running {
-                // One last read: lines written between the read and the exit.
-                let path = record.log_path.clone();
-                if let Ok(Ok((entries, _))) =
-                    tokio::task::spawn_blocking(move || read_logs(&path, &filter, offset)).await
-                {
-                    for e in entries {
-                        let _ = tx.send(Ok(e)).await;
-                    }
-                }
-                return;
+                // One more pass: lines written between the read and the exit.
+                exited = true;
+                continue;
             }
             // The monitor appends to a file; polling it a few times a second costs less
             // than a watch per follower and needs no extra file descriptors.

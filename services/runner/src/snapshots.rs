@@ -39,6 +39,15 @@ pub enum SnapshotError {
         expected: String,
         actual: String,
     },
+    #[error(
+        "layer {digest} unpacks to more than {cap} bytes, over {max_expansion} times its {compressed} compressed bytes: refused as a decompression bomb; if the image is trusted, start the runner with a higher --layer-max-expansion or --layer-unpack-floor"
+    )]
+    TooLarge {
+        digest: String,
+        cap: u64,
+        compressed: u64,
+        max_expansion: u64,
+    },
     #[error("unpacking layer {digest}: {source}")]
     Unpack {
         digest: String,
@@ -72,16 +81,48 @@ pub fn chain_ids(diff_ids: &[Digest]) -> Vec<Digest> {
     out
 }
 
+/// How far a layer may unpack: `max(max_expansion x compressed size, floor)` bytes of
+/// tar stream. The codec's own limit (64 GiB) bounds any one layer but lets a 2 MB gzip
+/// of zeros fill gigabytes of disk; this ties the bound to what was actually sent.
+#[derive(Debug, Clone, Copy)]
+pub struct UnpackCap {
+    pub max_expansion: u64,
+    pub floor: u64,
+}
+
+impl Default for UnpackCap {
+    /// The runner's flags' defaults.
+    fn default() -> Self {
+        UnpackCap {
+            max_expansion: 100,
+            floor: 1 << 30,
+        }
+    }
+}
+
+impl UnpackCap {
+    fn for_compressed(&self, compressed: u64) -> u64 {
+        self.max_expansion
+            .saturating_mul(compressed)
+            .max(self.floor)
+    }
+}
+
 /// The host's unpacked layers.
 #[derive(Debug)]
 pub struct Snapshots {
     root: PathBuf,
+    cap: UnpackCap,
+    /// Creates hold it shared from their first unpack until their record is saved; a
+    /// sweep holds it alone while it picks what to remove, so it never takes a snapshot a
+    /// container is being created on.
+    gate: tokio::sync::RwLock<()>,
     // Held only to look up or insert a lock, never across an await.
     unpacking: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl Snapshots {
-    pub fn open(root: &Path) -> Result<Self, SnapshotError> {
+    pub fn open(root: &Path, cap: UnpackCap) -> Result<Self, SnapshotError> {
         std::fs::create_dir_all(root.join("tmp")).map_err(io(root))?;
         // Leftovers of a crash mid-unpack: never visible, safe to drop.
         let tmp = root.join("tmp");
@@ -91,8 +132,78 @@ impl Snapshots {
         }
         Ok(Snapshots {
             root: root.to_owned(),
+            cap,
+            gate: tokio::sync::RwLock::new(()),
             unpacking: Mutex::default(),
         })
+    }
+
+    /// Keeps every snapshot from removal while the guard lives: a create takes it before
+    /// unpacking and drops it once its record (which names its snapshots) is saved.
+    pub async fn lease(&self) -> tokio::sync::RwLockReadGuard<'_, ()> {
+        self.gate.read().await
+    }
+
+    /// Removes every snapshot whose chain ID is neither in `images` (the chains of the
+    /// images the image store holds) nor under a container that `in_use` lists (read
+    /// once no create is midway, so a container being created counts). Returns how many
+    /// went.
+    pub async fn sweep(
+        &self,
+        images: &std::collections::HashSet<String>,
+        in_use: impl FnOnce() -> Option<Vec<PathBuf>>,
+    ) -> Result<usize, SnapshotError> {
+        let doomed = {
+            let _alone = self.gate.write().await;
+            // Without the containers' list, nothing is known to be free.
+            let Some(lowers) = in_use() else {
+                return Ok(0);
+            };
+            let mut keep: std::collections::HashSet<String> = images.clone();
+            for lower in lowers {
+                if let Some(chain) = lower
+                    .strip_prefix(&self.root)
+                    .ok()
+                    .and_then(|rel| rel.components().next())
+                {
+                    keep.insert(chain.as_os_str().to_string_lossy().into_owned());
+                }
+            }
+            let mut doomed = Vec::new();
+            for entry in std::fs::read_dir(&self.root)
+                .map_err(io(&self.root))?
+                .flatten()
+            {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let is_chain = name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit());
+                if !is_chain || keep.contains(&name) {
+                    continue;
+                }
+                // Out of sight at once (a rename), removed at leisure: a create that
+                // starts now unpacks it anew rather than finding it half-deleted.
+                let grave = self
+                    .root
+                    .join("tmp")
+                    .join(format!("{}.gc", uuid::Uuid::new_v4().simple()));
+                std::fs::rename(entry.path(), &grave).map_err(io(&entry.path()))?;
+                doomed.push(grave);
+            }
+            doomed
+        };
+        let count = doomed.len();
+        tokio::task::spawn_blocking(move || {
+            for dir in doomed {
+                if let Err(e) = std::fs::remove_dir_all(&dir) {
+                    tracing::warn!(dir = %dir.display(), error = %e, "removing an unused snapshot");
+                }
+            }
+        })
+        .await
+        .map_err(|e| SnapshotError::Io {
+            path: PathBuf::from("snapshot sweep"),
+            source: std::io::Error::other(e.to_string()),
+        })?;
+        Ok(count)
     }
 
     /// The directory of the snapshot for `chain`.
@@ -154,18 +265,21 @@ impl Snapshots {
         let fetched = self.fetch(store, &digest, &download).await;
         let result = match fetched {
             Ok(()) => {
-                let (download, dir, diff_id, digest) = (
+                let (download, dir, diff_id, digest, cap) = (
                     download.clone(),
                     dir.to_owned(),
                     diff_id.clone(),
                     digest.clone(),
+                    self.cap,
                 );
-                tokio::task::spawn_blocking(move || unpack_file(&download, &dir, &diff_id, &digest))
-                    .await
-                    .map_err(|e| SnapshotError::Io {
-                        path: PathBuf::from("unpack task"),
-                        source: std::io::Error::other(e.to_string()),
-                    })?
+                tokio::task::spawn_blocking(move || {
+                    unpack_file(&download, &dir, &diff_id, &digest, cap)
+                })
+                .await
+                .map_err(|e| SnapshotError::Io {
+                    path: PathBuf::from("unpack task"),
+                    source: std::io::Error::other(e.to_string()),
+                })?
             }
             Err(e) => Err(e),
         };
@@ -220,20 +334,38 @@ fn unpack_file(
     dir: &Path,
     diff_id: &Digest,
     digest: &Digest,
+    cap: UnpackCap,
 ) -> Result<(), SnapshotError> {
     let parent = dir.parent().unwrap_or(dir);
     std::fs::create_dir_all(parent).map_err(io(parent))?;
     let staging = parent.join("fs.staging");
     let _ = std::fs::remove_dir_all(&staging);
     let file = std::fs::File::open(download).map_err(io(download))?;
-    let options = berth_layer::ApplyOptions {
+    let compressed = file.metadata().map_err(io(download))?.len();
+    let mut options = berth_layer::ApplyOptions {
         whiteout_format: berth_layer::WhiteoutFormat::Overlay,
         ..Default::default()
     };
+    let max_total = cap.for_compressed(compressed);
+    options.limits.max_total_bytes = options.limits.max_total_bytes.min(max_total);
     let unpacked = berth_layer::apply_to_new_dir(file, &staging, &options).map_err(|source| {
-        SnapshotError::Unpack {
-            digest: digest.to_string(),
-            source,
+        // What was written before the limit hit must not stay on disk either.
+        let _ = std::fs::remove_dir_all(&staging);
+        match source {
+            berth_layer::LayerError::LimitExceeded {
+                limit: berth_layer::Limit::TotalBytes,
+                max,
+                ..
+            } if max == max_total => SnapshotError::TooLarge {
+                digest: digest.to_string(),
+                cap: max,
+                compressed,
+                max_expansion: cap.max_expansion,
+            },
+            source => SnapshotError::Unpack {
+                digest: digest.to_string(),
+                source,
+            },
         }
     })?;
     let actual = format!("sha256:{}", unpacked.diff_id.hex());

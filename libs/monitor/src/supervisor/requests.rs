@@ -240,6 +240,7 @@ impl Supervisor {
                             exit_code: code,
                             oom_killed: false,
                             finished_at: state::now_rfc3339_nano(),
+                            error: None,
                         };
                         c.frame(stream::EXIT, &serde_json::to_vec(&exit).unwrap_or_default());
                         c.close_when_flushed = true;
@@ -264,6 +265,7 @@ impl Supervisor {
             exit_code: code,
             oom_killed: oom,
             finished_at: state::now_rfc3339_nano(),
+            error: None,
         };
         if let Err(e) = state::write_json(&self.state_dir.join(files::EXIT), &exit, Sync::Volatile)
         {

@@ -131,7 +131,11 @@ impl Runtime {
                     exit_code: st.exit_code.unwrap_or(-1),
                     oom_killed: st.oom_killed,
                     finished_at: st.finished_at.unwrap_or_default(),
+                    error: st.error,
                 });
+            }
+            if let (false, Some(pid)) = (st.monitor_alive, st.pid) {
+                return self.kill_orphan(id, &dir, pid);
             }
             if deadline.is_some_and(|d| Instant::now() > d) {
                 return Err(Error::InvalidState {
@@ -142,6 +146,87 @@ impl Runtime {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// Removes whatever a create that never finished left of `id` (its runner crashed
+    /// midway): the monitor and the processes of its group (a `berth-spawn` waiting to
+    /// start the init), the init, the libcontainer state, the cgroups and the state
+    /// directory. Unlike [`Runtime::delete`] it needs none of the records a finished
+    /// create writes, and never waits on a monitor.
+    pub fn destroy_unfinished(&self, id: &str) -> Result<()> {
+        let dir = self.state_dir(id)?;
+        if !dir.exists() {
+            return Ok(());
+        }
+        if let Some(pid) = std::fs::read_to_string(dir.join(files::MONITOR_PID))
+            .ok()
+            .and_then(|t| t.trim().parse::<i32>().ok())
+            && monitor_alive(&dir)
+        {
+            // The monitor daemonised into a process group of its own, with the
+            // berth-spawn it runs: the whole group goes.
+            if let Ok(group) = nix::unistd::getpgid(Some(Pid::from_raw(pid)))
+                && group.as_raw() > 1
+                && group != nix::unistd::getpgrp()
+            {
+                let _ = nix::sys::signal::killpg(group, Signal::SIGKILL);
+            }
+            let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL);
+        }
+        if let Ok(Some(record)) =
+            state::read_json_lenient::<ContainerRecord>(&dir.join(files::STATE))
+            && record.pid > 0
+            && state::process_alive(record.pid, record.pid_start_time)
+        {
+            let _ = nix::sys::signal::kill(Pid::from_raw(record.pid), Signal::SIGKILL);
+        }
+        // libcontainer's own delete kills what is left in the container's cgroup.
+        if let Ok(mut c) = load_container(&dir, id)
+            && let Err(e) = c.delete(true)
+        {
+            tracing::warn!(id, error = %e, "libcontainer delete of an unfinished create failed");
+        }
+        if let Ok(spec) = self.monitor_spec(id) {
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while let Err(e) = cgroups::remove(&spec.cgroups_path) {
+                if Instant::now() > deadline {
+                    return Err(e);
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        std::fs::remove_dir_all(&dir)
+            .map_err(|e| Error::io(format!("removing {}", dir.display()), e))
+    }
+
+    /// Ends a container whose monitor died while it ran (killed, crashed): nothing
+    /// collects its output, answers exec or records its exit any more, so it is killed
+    /// and recorded as exited with 137 and the reason, as Docker does when a
+    /// containerd-shim dies. `pid` is its init, checked alive (with its start time) by
+    /// [`Runtime::state`].
+    fn kill_orphan(&self, id: &str, dir: &Path, pid: i32) -> Result<ExitRecord> {
+        tracing::warn!(
+            container = id,
+            pid,
+            "the container's monitor died: killing the container"
+        );
+        // Its PID namespace's init: the kernel takes every other process with it.
+        let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.state(id)?.pid.is_some() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let exit = ExitRecord {
+            exit_code: 128 + Signal::SIGKILL as i32,
+            oom_killed: false,
+            finished_at: state::now_rfc3339_nano(),
+            error: Some(
+                "berth-monitor, the process that supervised the container, died; the container ran unsupervised (no logs, exec or exit status) and was killed"
+                    .into(),
+            ),
+        };
+        state::write_json(&dir.join(files::EXIT), &exit, state::Sync::Volatile)?;
+        Ok(exit)
     }
 
     /// The container's current state.
@@ -183,11 +268,13 @@ impl Runtime {
             started_at: record.started_at.clone(),
             finished_at: None,
             monitor_alive,
+            error: None,
         };
         if let Some(exit) = exit {
             st.exit_code = Some(exit.exit_code);
             st.oom_killed = exit.oom_killed;
             st.finished_at = Some(exit.finished_at);
+            st.error = exit.error;
         } else if state::process_alive(record.pid, record.pid_start_time) {
             st.pid = Some(record.pid);
             st.status = if cgroups::is_frozen(&CgroupDirs::new(&spec.cgroups_path)) {

@@ -83,6 +83,8 @@ pub struct ContainerState {
     pub finished_at: Option<String>,
     /// the monitor process is alive
     pub monitor_alive: bool,
+    /// why it ended, when not by itself (Docker's State.Error)
+    pub error: Option<String>,
 }
 
 impl ContainerState {
@@ -99,6 +101,7 @@ impl ContainerState {
             started_at: None,
             finished_at: None,
             monitor_alive: false,
+            error: None,
         }
     }
 }

@@ -25,31 +25,60 @@ const WARN_NO_SHARES: &str =
     "Your kernel does not support CPU shares or the cgroup is not mounted. Shares discarded.";
 const WARN_NO_PIDS: &str = "Your kernel does not support pids limit capabilities or the cgroup is not mounted. PIDs limit discarded.";
 
+/// The kernel's PID_MAX_LIMIT: `pids.max` refuses anything larger.
+pub const MAX_PIDS_LIMIT: i64 = 4 * 1024 * 1024;
+
+/// Checks `r` against Docker's rules (moby's `verifyPlatformContainerResources`) and
+/// what the kernel accepts, before anything is created: every value that passes can be
+/// written to a cgroup, so a bad value is the user's 400, never a cgroup write's 500.
+/// `num_cpus` is the host's, for `--cpus`.
+pub fn validate(r: &Resources, num_cpus: usize) -> Result<()> {
+    let invalid = |m: String| Err(Error::InvalidConfig(m));
+    if r.memory < 0 {
+        return invalid(format!(
+            "invalid memory limit {}: it must not be negative; use 0 for unlimited",
+            r.memory
+        ));
+    }
+    if r.memory > 0 && r.memory < MIN_MEMORY {
+        return invalid("Minimum memory limit allowed is 6MB".into());
+    }
+    if r.memory_swap < -1 {
+        return invalid(format!(
+            "invalid memory swap limit {}: use -1 for unlimited swap, or a limit of at least the memory limit",
+            r.memory_swap
+        ));
+    }
+    if r.memory_swap > 0 && r.memory == 0 {
+        return invalid(
+            "You should always set the Memory limit when using Memoryswap limit, see usage".into(),
+        );
+    }
+    if r.memory_swap > 0 && r.memory_swap < r.memory {
+        return invalid(
+            "Minimum memoryswap limit should be larger than memory limit, see usage".into(),
+        );
+    }
+    if r.nano_cpus < 0 || r.nano_cpus > (num_cpus as i64).saturating_mul(1_000_000_000) {
+        return invalid(format!(
+            "Range of CPUs is from 0.01 to {num_cpus}.00, as there are only {num_cpus} CPUs available"
+        ));
+    }
+    if r.pids_limit > MAX_PIDS_LIMIT {
+        return invalid(format!(
+            "invalid pids limit {}: the kernel allows at most {MAX_PIDS_LIMIT}; use 0 or -1 for unlimited",
+            r.pids_limit
+        ));
+    }
+    Ok(())
+}
+
 /// Validates `r` against Docker's rules and the host, returning the OCI resources and any
 /// warnings for the create response.
 pub fn linux_resources(r: &Resources, host: &HostSupport) -> Result<(LinuxResources, Vec<String>)> {
     let mut warnings = Vec::new();
     let invalid = |m: &str| Err(Error::InvalidConfig(m.to_string()));
-    if r.memory < 0 {
-        return invalid("memory limit must not be negative");
-    }
-    if r.memory > 0 && r.memory < MIN_MEMORY {
-        return invalid("Minimum memory limit allowed is 6MB");
-    }
-    if r.memory_swap > 0 && r.memory == 0 {
-        return invalid(
-            "You should always set the Memory limit when using Memoryswap limit, see usage",
-        );
-    }
-    if r.memory_swap > 0 && r.memory_swap < r.memory {
-        return invalid("Minimum memoryswap limit should be larger than memory limit, see usage");
-    }
-    if r.nano_cpus < 0 || r.nano_cpus > host.num_cpus as i64 * 1_000_000_000 {
-        return Err(Error::InvalidConfig(format!(
-            "Range of CPUs is from 0.01 to {n}.00, as there are only {n} CPUs available",
-            n = host.num_cpus
-        )));
-    }
+    validate(r, host.num_cpus)?;
 
     let mut resources = LinuxResourcesBuilder::default().devices(vec![
         // Deny every device; libcontainer then allows the default set (null, zero, full,
@@ -69,7 +98,8 @@ pub fn linux_resources(r: &Resources, host: &HostSupport) -> Result<(LinuxResour
             has_memory = true;
             memory = memory.limit(r.memory);
             let swap = if r.memory_swap == 0 {
-                r.memory * 2
+                // Docker's default; the kernel caps a huge limit at "unlimited" itself.
+                r.memory.saturating_mul(2)
             } else {
                 r.memory_swap
             };
@@ -123,6 +153,8 @@ pub fn linux_resources(r: &Resources, host: &HostSupport) -> Result<(LinuxResour
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::Just;
+
     use super::*;
 
     const MB: i64 = 1 << 20;
@@ -216,6 +248,86 @@ mod tests {
             })
             .contains("Range of CPUs")
         );
+    }
+
+    proptest::proptest! {
+        /// Whatever numbers arrive, validation answers (no overflow, no panic), and what
+        /// it accepts becomes limits the kernel takes: swap at least the memory or
+        /// unlimited, a pids limit within PID_MAX_LIMIT, a CFS quota of at least 1 ms.
+        #[test]
+        fn any_numbers_validate_or_refuse_cleanly(
+            memory in proptest::prop_oneof![
+                proptest::num::i64::ANY,
+                0i64..(1 << 40),
+                Just(i64::MAX),
+                Just((1i64 << 62) + 1),
+            ],
+            memory_swap in proptest::prop_oneof![
+                proptest::num::i64::ANY,
+                -2i64..(1 << 40),
+                Just(-1i64),
+                Just(0i64),
+            ],
+            cpu_shares in proptest::num::i64::ANY,
+            nano_cpus in proptest::prop_oneof![proptest::num::i64::ANY, 0i64..4_000_000_000],
+            pids_limit in proptest::prop_oneof![
+                proptest::num::i64::ANY,
+                -2i64..5_000_000,
+                Just(1i64 << 62),
+            ],
+        ) {
+            let r = Resources { memory, memory_swap, cpu_shares, nano_cpus, pids_limit };
+            let host = HostSupport::all();
+            match linux_resources(&r, &host) {
+                Err(e) => {
+                    proptest::prop_assert!(matches!(e, Error::InvalidConfig(_)), "{e}");
+                    proptest::prop_assert!(validate(&r, host.num_cpus).is_err()
+                        || nano_cpus * CPU_PERIOD as i64 / 1_000_000_000 < 1000);
+                }
+                Ok((res, _)) => {
+                    proptest::prop_assert!(validate(&r, host.num_cpus).is_ok());
+                    if let Some(mem) = res.memory() {
+                        let limit = mem.limit().unwrap();
+                        proptest::prop_assert!(limit >= MIN_MEMORY);
+                        if let Some(swap) = mem.swap() {
+                            proptest::prop_assert!(swap == -1 || swap >= limit);
+                        }
+                    }
+                    if let Some(pids) = res.pids() {
+                        proptest::prop_assert!(pids.limit() > 0 && pids.limit() <= MAX_PIDS_LIMIT);
+                    }
+                    if let Some(q) = res.cpu().as_ref().and_then(|c| c.quota()) {
+                        proptest::prop_assert!(q >= 1000);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_attack_values_are_refused_as_bad_input() {
+        let host = HostSupport::all();
+        let huge = Resources {
+            memory: (1 << 62) + 7,
+            ..Default::default()
+        };
+        let (res, _) = linux_resources(&huge, &host).unwrap();
+        assert_eq!(res.memory().unwrap().swap(), Some(i64::MAX));
+        for r in [
+            Resources {
+                memory: 100 * MB,
+                memory_swap: -5,
+                ..Default::default()
+            },
+            Resources {
+                pids_limit: 1 << 62,
+                ..Default::default()
+            },
+        ] {
+            let e = validate(&r, 2).unwrap_err();
+            assert!(matches!(e, Error::InvalidConfig(_)), "{e}");
+            assert!(!e.to_string().contains("/sys/fs/cgroup"), "{e}");
+        }
     }
 
     #[test]

@@ -175,12 +175,12 @@ impl Containers {
             // Written into the state directory just before the runtime creates it.
             engine_files: Vec::new(),
             shm_size: host.shm_size as i64,
-            log: berth_runtime::LogConfig {
-                path: Some(log_path.clone()),
-                ..Default::default()
-            },
+            log: self.log_config(host.log_config.as_ref(), &log_path)?,
         };
 
+        // Bad numbers are the user's 400 here, before a volume, snapshot or cgroup exists.
+        berth_runtime::spec::resources::validate(&runtime_config.resources, host_cpus())
+            .map_err(runtime_status)?;
         let _names = self.names.lock().await;
         if self
             .records
@@ -200,6 +200,8 @@ impl Containers {
         runtime_config.binds = mounts.binds;
         runtime_config.tmpfs.extend(mounts.tmpfs);
         let (copy_up, new_volumes) = (mounts.copy_up, mounts.created);
+        // Until the record names them, only this lease keeps the snapshots from a sweep.
+        let _snapshot_lease = self.snapshots.lease().await;
         let lowers = match self
             .snapshots
             .ensure(&mut store, &image.layers, &diff_ids)
@@ -234,6 +236,10 @@ impl Containers {
         let created_volumes = new_volumes.clone();
         let handle = blocking(move || {
             let fs = this.fs(&record.id);
+            // Intent first: a crash from here on leaves something the next start sweeps.
+            this.records
+                .intend(&record.id)
+                .map_err(|e| Status::internal(e.to_string()))?;
             fs.mount(&lowers)
                 .map_err(|e| Status::internal(e.to_string()))?;
             let filled = copy_up.iter().try_for_each(|(dest, volume)| {
@@ -265,6 +271,7 @@ impl Containers {
                 }
                 Err(e) => {
                     let _ = fs.remove();
+                    let _ = this.records.abandon(&record.id);
                     this.forget_volumes(&created_volumes);
                     Err(e)
                 }
@@ -399,6 +406,11 @@ fn generated_name(id: &str) -> String {
         RIGHT[(n / LEFT.len()) % RIGHT.len()],
         &id[..4]
     )
+}
+
+/// The CPUs `--cpus` may ask for, as the runtime counts them.
+fn host_cpus() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 #[cfg(test)]

@@ -9,6 +9,8 @@ pub mod logs;
 pub mod mounts;
 pub mod record;
 pub mod restart;
+mod snapshot_gc;
+mod sweep;
 mod volume_use;
 
 use std::path::PathBuf;
@@ -24,7 +26,6 @@ use crate::snapshots::Snapshots;
 use record::{Record, Records};
 
 pub use create::valid_name;
-pub use logs::read_logs;
 
 /// Everything the container RPCs work with.
 #[derive(Debug)]
@@ -57,7 +58,16 @@ pub struct Containers {
     /// Attaches made while the container was exited, answered by its next run.
     pub next_run_attaches:
         tokio::sync::Mutex<std::collections::HashMap<String, Vec<restart::PendingAttach>>>,
+    /// Containers found at start whose re-adoption is not done yet; `adopted` wakes
+    /// whoever waits on one as each is done.
+    pub adopting: std::sync::Mutex<std::collections::HashSet<String>>,
+    pub adopted: tokio::sync::Notify,
+    /// The runner's `--log-opt` defaults for json-file logs.
+    pub log_defaults: std::collections::HashMap<String, String>,
 }
+
+/// How many containers are re-adopted at once after a restart.
+const READOPT_PARALLEL: usize = 16;
 
 /// A runtime call on the blocking pool: the runtime talks to monitors synchronously.
 pub async fn blocking<T: Send + 'static>(
@@ -206,32 +216,99 @@ impl Containers {
         }
     }
 
+    /// Marks every recorded container as not yet re-adopted and returns their records:
+    /// called before the runner serves, so a call that arrives meanwhile waits for its
+    /// container (see [`Containers::adopted`]) instead of racing its re-adoption.
+    pub fn begin_readopt(&self) -> Vec<Record> {
+        let records = self.records.all().unwrap_or_default();
+        let mut pending = self.adopting.lock().unwrap_or_else(|p| p.into_inner());
+        pending.extend(records.iter().map(|r| r.id.clone()));
+        records
+    }
+
     /// After a runner restart: running containers get their port proxies and exit
     /// watchers back; stopped ones give their addresses back, and those whose restart
-    /// policy says so start again.
-    pub async fn readopt(self: &Arc<Self>) {
-        let Ok(records) = self.records.all() else {
-            return;
+    /// policy says so start again. Several at once (each mostly waits on its monitor
+    /// and the network), bounded so a host with hundreds does not open them all at once.
+    pub async fn readopt(self: &Arc<Self>, records: Vec<Record>) {
+        use futures::StreamExt as _;
+        futures::stream::iter(records)
+            .for_each_concurrent(READOPT_PARALLEL, |record| async move {
+                self.readopt_one(&record).await;
+                self.adopting
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .remove(&record.id);
+                self.adopted.notify_waiters();
+            })
+            .await;
+    }
+
+    async fn readopt_one(self: &Arc<Self>, record: &Record) {
+        let state = {
+            let (this, id) = (self.clone(), record.id.clone());
+            tokio::task::spawn_blocking(move || this.runtime.state(&id))
+                .await
+                .map_err(|_| ())
+                .and_then(|s| s.map_err(|_| ()))
         };
-        for record in records {
-            let state = self.runtime.state(&record.id);
-            let running = state
-                .as_ref()
-                .is_ok_and(|s| s.status != berth_runtime::Status::Exited);
-            if !running && let Ok(state) = &state {
-                self.unplug(&record.id).await;
-                if let Ok(record) = self.find(&record.id) {
-                    self.restart_at_boot(&record, state.exit_code.unwrap_or(-1))
-                        .await;
+        let running = state
+            .as_ref()
+            .is_ok_and(|s| s.status != berth_runtime::Status::Exited);
+        if !running && let Ok(state) = &state {
+            self.unplug(&record.id).await;
+            if let Ok(record) = self.find(&record.id) {
+                self.restart_at_boot(&record, state.exit_code.unwrap_or(-1))
+                    .await;
+            }
+            return;
+        }
+        if running {
+            self.networks.republish(record).await;
+            self.watch_exit(record.id.clone());
+        } else {
+            self.unplug(&record.id).await;
+        }
+    }
+
+    /// Returns once the container `text` names is re-adopted (at once when it was never
+    /// pending, or is unknown: the call then answers as it would anyway).
+    pub async fn adopted(&self, text: &str) {
+        loop {
+            let notified = self.adopted.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            {
+                let pending = self.adopting.lock().unwrap_or_else(|p| p.into_inner());
+                if pending.is_empty() {
+                    return;
                 }
-                continue;
+                let Ok(Some(record)) = self.records.find(text) else {
+                    return;
+                };
+                if !pending.contains(&record.id) {
+                    return;
+                }
             }
-            if running {
-                self.networks.republish(&record).await;
-                self.watch_exit(record.id.clone());
-            } else {
-                self.unplug(&record.id).await;
+            notified.await;
+        }
+    }
+
+    /// Returns once every container found at start is re-adopted.
+    pub async fn all_adopted(&self) {
+        loop {
+            let notified = self.adopted.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self
+                .adopting
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .is_empty()
+            {
+                return;
             }
+            notified.await;
         }
     }
 

@@ -13,6 +13,10 @@ const RECORDS: TableDefinition<&str, &[u8]> = TableDefinition::new("containers")
 /// Container ID -> the create request's `ContainerSpec`, protobuf-encoded, kept as the
 /// client sent it (inspect shows it back).
 const SPECS: TableDefinition<&str, &[u8]> = TableDefinition::new("specs");
+/// Container ID -> Unix nanoseconds: creates under way. Written before the runtime makes
+/// anything and removed with the record's first write (or a failed create's cleanup), so
+/// what a crash leaves mid-create is found at the next start.
+const CREATING: TableDefinition<&str, i64> = TableDefinition::new("creating");
 
 /// One container.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,8 +79,42 @@ impl Records {
         let tx = db.begin_write().map_err(err)?;
         tx.open_table(RECORDS).map_err(err)?;
         tx.open_table(SPECS).map_err(err)?;
+        tx.open_table(CREATING).map_err(err)?;
         tx.commit().map_err(err)?;
         Ok(Records { db })
+    }
+
+    /// Records that a create of `id` begins; [`Records::put`] or [`Records::abandon`]
+    /// ends it.
+    pub fn intend(&self, id: &str) -> Result<(), RecordError> {
+        let tx = self.db.begin_write().map_err(err)?;
+        tx.open_table(CREATING)
+            .map_err(err)?
+            .insert(id, crate::now_nanos())
+            .map_err(err)?;
+        tx.commit().map_err(err)
+    }
+
+    /// Ends a create that failed and was cleaned up.
+    pub fn abandon(&self, id: &str) -> Result<(), RecordError> {
+        let tx = self.db.begin_write().map_err(err)?;
+        tx.open_table(CREATING)
+            .map_err(err)?
+            .remove(id)
+            .map_err(err)?;
+        tx.commit().map_err(err)
+    }
+
+    /// Creates begun and never finished: after a crash, what they made has no record.
+    pub fn intents(&self) -> Result<Vec<String>, RecordError> {
+        let tx = self.db.begin_read().map_err(err)?;
+        let table = tx.open_table(CREATING).map_err(err)?;
+        let mut out = Vec::new();
+        for row in table.iter().map_err(err)? {
+            let (k, _) = row.map_err(err)?;
+            out.push(k.value().to_owned());
+        }
+        Ok(out)
     }
 
     pub fn put(
@@ -94,6 +132,10 @@ impl Records {
             tx.open_table(SPECS)
                 .map_err(err)?
                 .insert(record.id.as_str(), spec.encode_to_vec().as_slice())
+                .map_err(err)?;
+            tx.open_table(CREATING)
+                .map_err(err)?
+                .remove(record.id.as_str())
                 .map_err(err)?;
         }
         tx.commit().map_err(err)

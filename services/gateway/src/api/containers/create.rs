@@ -139,6 +139,10 @@ fn host_config(h: DockerHostConfig) -> Result<HostConfig, ApiError> {
             })
             .collect(),
         sysctls: h.sysctls.unwrap_or_default().into_iter().collect(),
+        log_config: h.log_config.map(|l| berth_proto::v1::LogConfig {
+            r#type: l.typ.unwrap_or_default(),
+            config: l.config.unwrap_or_default(),
+        }),
         ..Default::default()
     })
 }

@@ -1,0 +1,114 @@
+//! Removing unpacked layers nothing needs any more. A snapshot stays while an image the
+//! image store holds has its chain (it makes the next run of that image fast) or a
+//! container of this host, created or being created, is built on it; everything else is
+//! removed when an image is deleted and when the runner starts.
+//!
+//! It must never remove a snapshot a container stands on: the set in use is read under
+//! the snapshots' gate, which creates hold until their record is saved.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use berth_bus::subjects;
+use berth_proto::v1::{InspectImageRequest, ListImagesRequest};
+use futures::StreamExt;
+use tokio_util::sync::CancellationToken;
+
+use super::Containers;
+use crate::snapshots::chain_ids;
+
+impl Containers {
+    /// The chain IDs (hex) of every image in the image store; `None` when the store
+    /// cannot say, so nothing is taken for unused.
+    async fn image_chains(&self) -> Option<HashSet<String>> {
+        let mut store = self.image_store.clone();
+        let images = store
+            .list_images(ListImagesRequest {
+                all: true,
+                ..Default::default()
+            })
+            .await
+            .ok()?
+            .into_inner()
+            .images;
+        let mut chains = HashSet::new();
+        for image in images {
+            let Some(id) = image.id else { continue };
+            let inspected = match store
+                .inspect_image(InspectImageRequest {
+                    reference: id.value.clone(),
+                    platform: None,
+                })
+                .await
+            {
+                Ok(r) => r.into_inner(),
+                // Deleted since the listing: nothing of it to keep.
+                Err(s) if s.code() == tonic::Code::NotFound => continue,
+                Err(_) => return None,
+            };
+            let config: serde_json::Value = serde_json::from_slice(&inspected.config_json).ok()?;
+            let diff_ids: Vec<berth_oci::Digest> = config["rootfs"]["diff_ids"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|d| d.as_str()?.parse().ok())
+                .collect();
+            chains.extend(chain_ids(&diff_ids).iter().map(|c| c.hex().to_owned()));
+        }
+        Some(chains)
+    }
+
+    /// Removes the snapshots that no image and no container uses.
+    pub async fn sweep_snapshots(&self) {
+        let Some(images) = self.image_chains().await else {
+            tracing::debug!("snapshot sweep skipped: the image store did not list its images");
+            return;
+        };
+        let in_use = || {
+            let records = self.records.all().ok()?;
+            Some(records.into_iter().flat_map(|r| r.lowers).collect())
+        };
+        match self.snapshots.sweep(&images, in_use).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(removed = n, "unused snapshots removed"),
+            Err(e) => tracing::warn!(error = %e, "snapshot sweep failed"),
+        }
+    }
+
+    /// Sweeps once now and again after every image deletion, until `stop`. Deletions
+    /// that arrive during a sweep make one more sweep, not one each.
+    pub async fn start_snapshot_gc(
+        self: &Arc<Self>,
+        stop: CancellationToken,
+    ) -> Result<(), berth_bus::BusError> {
+        let mut deleted = self
+            .bus
+            .subscribe(&subjects::event("image", "delete"))
+            .await?;
+        let wake = Arc::new(tokio::sync::Notify::new());
+        let this = self.clone();
+        let waker = wake.clone();
+        let stop2 = stop.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = stop2.cancelled() => return,
+                    m = deleted.next() => match m {
+                        Some(_) => waker.notify_one(),
+                        None => return,
+                    },
+                }
+            }
+        });
+        wake.notify_one();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    _ = wake.notified() => this.sweep_snapshots().await,
+                }
+            }
+        });
+        Ok(())
+    }
+}

@@ -1,0 +1,56 @@
+//! What a runner that crashed mid-create left behind: processes, an overlay mount,
+//! cgroups and directories of a container that never got its record. Creates write an
+//! intent before the runtime makes anything, and the record replaces it once the
+//! create is done; at start, before anything is served or re-adopted, whatever has an
+//! intent or a state directory but no record is removed.
+//!
+//! It must never touch a container that has a record: those are re-adopted.
+
+use std::collections::{BTreeSet, HashSet};
+use std::sync::Arc;
+
+use super::{Containers, blocking};
+
+impl Containers {
+    /// Removes every container with no record (see the module docs).
+    pub async fn sweep_unrecorded(self: &Arc<Self>) {
+        let this = self.clone();
+        let swept = blocking(move || {
+            let recorded: HashSet<String> = this
+                .records
+                .all()
+                .map_err(|e| tonic::Status::internal(e.to_string()))?
+                .into_iter()
+                .map(|r| r.id)
+                .collect();
+            let mut unrecorded: BTreeSet<String> = this.records.intents().unwrap_or_default().into_iter().collect();
+            unrecorded.extend(this.runtime.list().unwrap_or_default());
+            if let Ok(dirs) = std::fs::read_dir(&this.root) {
+                unrecorded.extend(dirs.flatten().filter_map(|e| e.file_name().into_string().ok()));
+            }
+            let mut swept = 0;
+            for id in unrecorded {
+                let is_id = id.len() == 64 && id.bytes().all(|b| b.is_ascii_hexdigit());
+                if !is_id || recorded.contains(&id) {
+                    continue;
+                }
+                tracing::warn!(container = %id, "removing what an unfinished create left");
+                if let Err(e) = this.runtime.destroy_unfinished(&id) {
+                    tracing::warn!(container = %id, error = %e, "removing an unfinished container's runtime state");
+                }
+                if let Err(e) = this.fs(&id).remove() {
+                    tracing::warn!(container = %id, error = %e, "removing an unfinished container's root");
+                }
+                let _ = this.records.abandon(&id);
+                swept += 1;
+            }
+            Ok(swept)
+        })
+        .await;
+        match swept {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(removed = n, "unfinished creates cleaned up"),
+            Err(e) => tracing::warn!(error = %e.message(), "sweeping unfinished creates failed"),
+        }
+    }
+}
