@@ -80,17 +80,18 @@ pub fn until_seconds(v: &str) -> Result<i64, ApiError> {
     }
     let (num, unit) = v.split_at(v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len()));
     let n: i64 = num.parse().map_err(|_| bad(""))?;
-    let secs = match unit {
-        "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
+    let scale = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
         _ => return Err(bad(": use a timestamp, a date or a duration like 24h")),
     };
+    let secs = n.checked_mul(scale).ok_or_else(|| bad(": too far back"))?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0);
-    Ok(now - secs)
+    Ok(now.saturating_sub(secs))
 }
 
 #[cfg(test)]

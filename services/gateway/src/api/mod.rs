@@ -1,5 +1,6 @@
 //! The Docker Engine API routes. One module per route group, as in moby's own router.
 
+mod build;
 mod containers;
 mod events;
 pub mod filters;
@@ -23,6 +24,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(system::routes())
         .merge(events::routes())
+        .merge(build::routes())
         .merge(images::routes())
         .merge(containers::routes())
         .merge(volumes::routes())
