@@ -98,6 +98,53 @@ fn a_terminal_works_with_run_it() {
     assert!(shown.contains("exit-2"), "{shown:?}");
 }
 
+/// What a user types into `run -it` reaches the container byte for byte, with nothing
+/// before it: the container reads its first four bytes of input and prints them in hex.
+/// The outer terminal's stdin stays open for the whole run: `script` reading an empty
+/// stdin writes its EOF character while the CLI's terminal is still canonical, and the
+/// kernel hands that pending EOF to the CLI as a NUL byte once the CLI makes the terminal
+/// raw, so a harness with a closed stdin sees a `^@` that no user ever typed.
+#[test]
+fn run_it_delivers_exactly_what_the_terminal_types() {
+    use std::io::Read;
+    let berthd = Berthd::with_busybox();
+    let mut child = Command::new("script")
+        .args([
+            "-qec",
+            &format!(
+                "docker -H {} run --rm -it busybox sh -c 'head -c 4 | od -An -tx1'",
+                berthd.docker_host()
+            ),
+            "/dev/null",
+        ])
+        .env(
+            "DOCKER_CONFIG",
+            std::env::temp_dir().join("berth-test-docker-config"),
+        )
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut typing = child.stdin.take().unwrap();
+    typing.write_all(b"xyz\n").unwrap();
+    let mut shown = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut shown)
+        .unwrap();
+    drop(typing);
+    assert!(child.wait().unwrap().success(), "{shown:?}");
+    let received = shown
+        .lines()
+        .find(|l| l.trim_start().starts_with(|c: char| c.is_ascii_hexdigit()) && l.contains(' '))
+        .map(str::trim)
+        .unwrap_or_default();
+    assert_eq!(received, "78 79 7a 0a", "the container received: {shown:?}");
+    assert!(!shown.contains("^@"), "{shown:?}");
+}
+
 /// The CLI sizes the container's terminal (and an exec's) to its own: `stty` inside sees
 /// the rows and columns the outer terminal has. The script inside reports the size once it
 /// is set, whether the resize came before it looked or after (SIGWINCH).
