@@ -164,3 +164,50 @@ fn the_api_is_also_served_on_tcp_when_asked() {
     assert!(docker(&tcp, &["version"]).status.success());
     assert!(docker(&berthd.docker_host(), &["version"]).status.success());
 }
+
+/// Without `berth-monitor` and `berth-spawn` berthd could run no container: it refuses to
+/// start at once, naming what is missing and the command that builds it, and touches no
+/// socket. A copy of berthd alone in a directory finds neither beside it; a monitor
+/// without berth-spawn beside it is named too.
+#[test]
+fn berthd_without_its_helpers_refuses_to_start_and_says_how_to_build_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let berthd = dir.path().join("berthd");
+    std::fs::copy(berth_testkit::binary("berthd"), &berthd).unwrap();
+    let root = dir.path().join("root");
+    let run = |monitor: Option<&std::path::Path>| {
+        let mut cmd = Command::new(&berthd);
+        cmd.args(["--data-root", root.to_str().unwrap()])
+            .args(["-H", &format!("unix://{}/api.sock", dir.path().display())])
+            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+            .env_remove("BERTH_MONITOR");
+        if let Some(m) = monitor {
+            cmd.env("BERTH_MONITOR", m);
+        }
+        let out = cmd.output().unwrap();
+        (
+            out.status,
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+
+    let (status, err) = run(None);
+    assert!(!status.success(), "{err}");
+    assert!(err.contains("berth-monitor"), "{err}");
+    assert!(
+        err.contains("cargo build --release -p berth-runner --bins"),
+        "{err}"
+    );
+    assert!(!dir.path().join("api.sock").exists(), "no socket was made");
+
+    let lonely = dir.path().join("lonely");
+    std::fs::create_dir(&lonely).unwrap();
+    let monitor = lonely.join("berth-monitor");
+    std::fs::copy(berth_testkit::binary("berth-monitor"), &monitor).unwrap();
+    let (status, err) = run(Some(&monitor));
+    assert!(!status.success(), "{err}");
+    assert!(
+        err.contains("lonely/berth-spawn"),
+        "names the missing one: {err}"
+    );
+}

@@ -46,7 +46,7 @@ pub enum Error {
 
     /// The `berth-monitor` (or `berth-spawn`) executable could not be found.
     #[error(
-        "cannot find the berth-monitor and berth-spawn executables (looked at {0:?}): install both next to the runner binary or set BERTH_MONITOR to the monitor's path (berth-spawn beside it)"
+        "cannot find the berth-monitor and berth-spawn executables (looked at {0:?}): build them with `cargo build --release -p berth-runner --bins` and keep both beside berthd (or berth-runner), or set BERTH_MONITOR to the monitor's path with berth-spawn beside it"
     )]
     MonitorNotFound(Vec<PathBuf>),
 

@@ -61,6 +61,7 @@ pub use config::{ContainerConfig, Device, EngineFile, LogConfig, NetworkMode, Re
 pub use error::{Error, Result};
 pub use runtime::{
     ContainerHandle, ContainerState, Frame, MONITOR_BINARY, Runtime, Session, Status, StdinWriter,
+    locate_helpers,
 };
 pub use security_opt::SecurityOpts;
 pub use state::ExitRecord;

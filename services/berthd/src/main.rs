@@ -52,6 +52,9 @@ async fn main() -> anyhow::Result<()> {
     let started = Instant::now();
     let args = Args::parse();
     let tcp_security = args.tls.resolve(&args.hosts)?;
+    // Without its helpers the runner could start no container: say so now, with the
+    // command that builds them, rather than at the first `docker run`.
+    berth_runner::locate_helpers().context("berthd cannot run containers")?;
     // berthd is one process: its services share the in-process bus (no --nats).
     let process = berth_daemon::start("berthd", &berth_daemon::BusArgs { nats: None }).await?;
     let shutdown = process.shutdown.clone();

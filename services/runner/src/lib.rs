@@ -33,6 +33,10 @@ use tokio_util::sync::CancellationToken;
 
 pub use host::{CgroupVersion, HostFacts};
 
+/// Where a runner finds `berth-monitor` and `berth-spawn`; for binaries that start one
+/// to refuse to start without them.
+pub use berth_runtime::locate_helpers;
+
 /// What a runner needs.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -120,6 +124,8 @@ pub enum RunnerError {
     Bus(#[from] berth_bus::BusError),
     #[error("cannot set up container state in {path}: {message}")]
     State { path: PathBuf, message: String },
+    #[error("cannot run containers: {0}")]
+    Helpers(#[source] berth_runtime::Error),
 }
 
 /// Serves until `shutdown` is cancelled, announcing itself on the bus meanwhile.
@@ -250,6 +256,7 @@ fn open_containers(
     let runtime =
         berth_runtime::Runtime::new(root.join("runtime"), config.host.cgroup_parent.clone())
             .map_err(|e| state_err(&e))?;
+    runtime.check_helpers().map_err(RunnerError::Helpers)?;
     let snapshots = snapshots::Snapshots::open(
         &root.join("snapshots"),
         snapshots::UnpackCap {

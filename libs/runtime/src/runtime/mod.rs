@@ -137,6 +137,32 @@ fn find_monitor() -> Result<PathBuf> {
         .ok_or(Error::MonitorNotFound(tried))
 }
 
+/// Finds `berth-monitor` as a runtime would ([`Runtime::new`]) and checks that it and
+/// `berth-spawn` beside it can run; returns the monitor's path. For a binary that starts
+/// a runner to refuse to start when they are missing.
+pub fn locate_helpers() -> Result<PathBuf> {
+    let monitor = find_monitor()?;
+    check_beside(&monitor)?;
+    Ok(monitor)
+}
+
+fn check_beside(monitor: &Path) -> Result<()> {
+    let missing: Vec<PathBuf> = [monitor.to_path_buf(), monitor.with_file_name(SPAWN_BINARY)]
+        .into_iter()
+        .filter(|p| !is_executable(p))
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::MonitorNotFound(missing))
+    }
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
 impl Runtime {
     /// A runtime keeping state under `root` and container cgroups under `cgroup_parent`
     /// (default: the caller's own cgroup + `/berth`). The monitor executable is found
@@ -153,6 +179,16 @@ impl Runtime {
             cgroup_parent,
             monitor,
         })
+    }
+
+    /// Fails unless both helpers (`berth-monitor`, and `berth-spawn` beside it) are
+    /// executables this process can run. A runner checks at start, so a missing helper
+    /// stops it with the command that builds it, instead of failing its first container.
+    pub fn check_helpers(&self) -> Result<()> {
+        if self.monitor.as_os_str().is_empty() {
+            return locate_helpers().map(drop);
+        }
+        check_beside(&self.monitor)
     }
 
     /// Uses this monitor executable.
