@@ -53,7 +53,7 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let tcp_security = args.tls.resolve(&args.hosts)?;
     // berthd is one process: its services share the in-process bus (no --nats).
-    let process = berth_daemon::start("berthd", &berth_daemon::BusArgs { nats: None }).await?;
+    let process = berth_daemon::start("berthd", &berth_daemon::BusArgs::default()).await?;
     let shutdown = process.shutdown.clone();
     let root = std::path::absolute(&args.data_root).context("resolving --data-root")?;
     berth_daemon::data_root::secure_tree_top(&root, berth_daemon::data_root::ROOT_DIR_MODE)?;
