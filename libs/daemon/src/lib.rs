@@ -207,3 +207,6 @@ pub fn parse_key_value(s: &str) -> Result<(String, String), String> {
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .ok_or_else(|| format!("{s:?} is not KEY=VALUE"))
 }
+
+#[cfg(test)]
+mod tests;
