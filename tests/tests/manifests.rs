@@ -1075,3 +1075,49 @@ fn kubernetes_arg_variables_are_defined() {
         }
     }
 }
+
+/// Every service that joins NATS authenticates (issue #9, finding 5): an unauthenticated
+/// bus lets anyone who reaches it publish heartbeats and steer placement.
+fn assert_nats_authenticated(invocations: &[Invocation]) {
+    for inv in invocations {
+        if inv.values_of(&["--nats"]).is_empty() && !inv.env.iter().any(|e| e == "BERTH_NATS_URL") {
+            continue;
+        }
+        let flags = inv.flags();
+        let has = |flag: &str, var: &str| {
+            flags.iter().any(|f| f == flag) || inv.env.iter().any(|e| e == var)
+        };
+        let creds = has("--nats-creds", "BERTH_NATS_CREDS");
+        let user = has("--nats-user", "BERTH_NATS_USER")
+            && (has("--nats-password-file", "BERTH_NATS_PASSWORD_FILE")
+                || inv.env.iter().any(|e| e == "BERTH_NATS_PASSWORD"));
+        let token = has("--nats-token-file", "BERTH_NATS_TOKEN_FILE")
+            || inv.env.iter().any(|e| e == "BERTH_NATS_TOKEN");
+        assert!(
+            creds || user || token,
+            "{} joins NATS without credentials (--nats-creds, --nats-user with a password, \
+             or a token)",
+            inv.origin
+        );
+        assert!(
+            !flags
+                .iter()
+                .any(|f| f == "--nats-password" || f == "--nats-token"),
+            "{}: a NATS secret on the command line is visible to every user of the host",
+            inv.origin
+        );
+    }
+}
+
+#[test]
+fn every_service_authenticates_to_nats() {
+    let compose = load_docs("compose");
+    assert_nats_authenticated(&compose_invocations(&compose));
+    let deploy = load_docs("deploy");
+    let workloads = workloads(&deploy);
+    let invocations: Vec<Invocation> = k8s_invocations(&workloads)
+        .into_iter()
+        .map(|(inv, _)| inv)
+        .collect();
+    assert_nats_authenticated(&invocations);
+}

@@ -4,6 +4,21 @@ pub enum BusError {
     /// The NATS server could not be reached.
     #[error("cannot connect to NATS at {url}: {message}; is nats-server running there?")]
     Connect { url: String, message: String },
+    /// The NATS server refused this process's credentials (or their absence).
+    #[error("NATS at {url} refused to authenticate this service ({message}): {hint}")]
+    Auth {
+        url: String,
+        message: String,
+        hint: &'static str,
+    },
+    /// TLS to the NATS server failed: an unknown CA, or a client certificate missing or
+    /// refused.
+    #[error("TLS to NATS at {url} failed ({message}): {hint}")]
+    Tls {
+        url: String,
+        message: String,
+        hint: &'static str,
+    },
     /// A NATS operation failed after connecting.
     #[error("NATS {operation} on {subject} failed: {message}")]
     Nats {

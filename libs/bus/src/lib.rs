@@ -17,6 +17,7 @@ pub mod heartbeat;
 mod in_process;
 mod message;
 mod nats;
+mod nats_auth;
 pub mod subjects;
 
 pub use bus::{Bus, BusExt};
@@ -25,6 +26,7 @@ pub use error::BusError;
 pub use in_process::InProcessBus;
 pub use message::{Headers, Message, Subscription};
 pub use nats::NatsBus;
+pub use nats_auth::{NatsCredentials, NatsOptions, NatsTls, Secret};
 
 /// How many durable messages (events) either implementation keeps for replay. Docker keeps
 /// its last 1,000 events in memory; berth keeps more because several services feed it.

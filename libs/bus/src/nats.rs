@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use futures::StreamExt;
 
 use crate::bus::ensure_durable;
+use crate::nats_auth::NatsOptions;
 use crate::{Bus, BusError, Headers, Message, RETAINED_EVENTS, Subscription, subjects};
 
 /// The JetStream stream that holds events.
@@ -24,19 +25,20 @@ pub struct NatsBus {
 }
 
 impl NatsBus {
-    /// Connects and makes sure the events stream exists, so the first event is never lost.
+    /// Connects to a server without authorization or TLS (tests, one host) and makes
+    /// sure the events stream exists.
     pub async fn connect(url: &str) -> Result<Self, BusError> {
+        Self::connect_with(url, &NatsOptions::default()).await
+    }
+
+    /// Connects with `options` (credentials, TLS) and makes sure the events stream exists,
+    /// so the first event is never lost.
+    pub async fn connect_with(url: &str, options: &NatsOptions) -> Result<Self, BusError> {
         let connect_err = |e: &dyn std::fmt::Display| BusError::Connect {
             url: url.to_owned(),
             message: e.to_string(),
         };
-        let client = async_nats::ConnectOptions::new()
-            .name("berth")
-            .retry_on_initial_connect()
-            .connection_timeout(Duration::from_secs(5))
-            .connect(url)
-            .await
-            .map_err(|e| connect_err(&e))?;
+        let client = first_connection(url, options).await?;
         let jetstream = jetstream::new(client.clone());
         let events = jetstream
             .get_or_create_stream(stream::Config {
@@ -63,6 +65,74 @@ impl NatsBus {
             .await
             .map_err(|e| BusError::nats("flush", subject, e))
     }
+}
+
+/// How long a starting service waits for NATS to come up before it gives up (and, in
+/// compose or Kubernetes, is restarted).
+const INITIAL_CONNECT_WINDOW: Duration = Duration::from_secs(10);
+
+/// Connects, retrying while the server is unreachable (it may be starting beside us), but
+/// failing at once when it refuses our credentials or TLS: retrying cannot fix those, and
+/// the user must hear which flag to set rather than a timeout.
+async fn first_connection(
+    url: &str,
+    options: &NatsOptions,
+) -> Result<async_nats::Client, BusError> {
+    use async_nats::ConnectErrorKind as Kind;
+    let deadline = tokio::time::Instant::now() + INITIAL_CONNECT_WINDOW;
+    let mut delay = Duration::from_millis(100);
+    loop {
+        let client_options = options
+            .client_options()
+            .await
+            .map_err(|e| BusError::Connect {
+                url: url.to_owned(),
+                message: e.to_string(),
+            })?;
+        let attempt = client_options
+            .name("berth")
+            .connection_timeout(Duration::from_secs(5))
+            .connect(url)
+            .await;
+        let err = match attempt {
+            Ok(client) => return Ok(client),
+            Err(err) => err,
+        };
+        match err.kind() {
+            Kind::AuthorizationViolation | Kind::Authentication => {
+                return Err(BusError::Auth {
+                    url: url.to_owned(),
+                    message: err.to_string(),
+                    hint: options.auth_hint(),
+                });
+            }
+            // A server that verifies clients rejects a missing or foreign certificate with
+            // an alert after the handshake, which the client reads as an I/O error.
+            Kind::Tls | Kind::Io if err.kind() == Kind::Tls || is_tls_alert(&err) => {
+                return Err(BusError::Tls {
+                    url: url.to_owned(),
+                    message: err.to_string(),
+                    hint: options.tls_hint(),
+                });
+            }
+            _ if tokio::time::Instant::now() + delay >= deadline => {
+                return Err(BusError::Connect {
+                    url: url.to_owned(),
+                    message: err.to_string(),
+                });
+            }
+            _ => {
+                tracing::debug!(url, error = %err, "NATS not reachable yet, retrying");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(1));
+            }
+        }
+    }
+}
+
+fn is_tls_alert(err: &async_nats::ConnectError) -> bool {
+    let text = err.to_string();
+    text.contains("alert") || text.contains("certificate")
 }
 
 fn to_nats_headers(headers: &Headers) -> async_nats::HeaderMap {

@@ -18,9 +18,26 @@ impl NatsServer {
     /// server says it listens: the port is read from its own log, so there is no window in
     /// which another test could take it.
     pub fn start() -> Self {
+        Self::spawn(None)
+    }
+
+    /// [`NatsServer::start`] with a configuration file made of `config`, e.g. an
+    /// `authorization { ... }` or `tls { ... }` block; the address, port and JetStream
+    /// store stay the fixture's.
+    pub fn with_config(config: &str) -> Self {
+        Self::spawn(Some(config))
+    }
+
+    fn spawn(config: Option<&str>) -> Self {
         let bin = require_tool("nats-server", "nats-server");
         let store = tempfile::tempdir().expect("temporary JetStream directory");
-        let mut child = Command::new(bin)
+        let mut command = Command::new(bin);
+        if let Some(config) = config {
+            let file = store.path().join("nats-server.conf");
+            std::fs::write(&file, config).expect("write nats-server.conf");
+            command.arg("-c").arg(file);
+        }
+        let mut child = command
             .args(["-a", "127.0.0.1", "-p", "-1", "-js", "-sd"])
             .arg(store.path())
             .stdout(Stdio::null())
@@ -52,5 +69,10 @@ impl NatsServer {
     /// `nats://127.0.0.1:PORT`.
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// `tls://127.0.0.1:PORT`: the same server, for a client that must use TLS.
+    pub fn tls_url(&self) -> String {
+        self.url.replacen("nats://", "tls://", 1)
     }
 }

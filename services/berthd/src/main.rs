@@ -56,7 +56,7 @@ async fn main() -> anyhow::Result<()> {
     // command that builds them, rather than at the first `docker run`.
     berth_runner::locate_helpers().context("berthd cannot run containers")?;
     // berthd is one process: its services share the in-process bus (no --nats).
-    let process = berth_daemon::start("berthd", &berth_daemon::BusArgs { nats: None }).await?;
+    let process = berth_daemon::start("berthd", &berth_daemon::BusArgs::default()).await?;
     let shutdown = process.shutdown.clone();
     let root = std::path::absolute(&args.data_root).context("resolving --data-root")?;
     berth_daemon::data_root::secure_tree_top(&root, berth_daemon::data_root::ROOT_DIR_MODE)?;
