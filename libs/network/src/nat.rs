@@ -68,8 +68,8 @@ pub(crate) async fn install(
         }
     }
     // Containers may send anything out; replies may come back in. New connections from
-    // outside reach containers only through the published-port proxies on the host,
-    // which are not forwarded traffic.
+    // outside reach containers only through published ports: the proxies on the host,
+    // which are not forwarded traffic, or the DNAT rules, accepted in their own chain.
     ensure_rule("filter", &chain, &["-i", bridge, "-j", "ACCEPT"], false).await?;
     let replies = [
         "-o",
@@ -85,6 +85,10 @@ pub(crate) async fn install(
     // First in FORWARD, so a host whose FORWARD policy is DROP (Docker sets it) still
     // forwards for berth.
     ensure_rule("filter", "FORWARD", &["-j", &chain], true).await?;
+    // An internal network publishes nothing beyond the host, as Docker's does.
+    if !internal {
+        crate::dnat::install(bridge).await?;
+    }
     Ok(())
 }
 
@@ -162,6 +166,8 @@ pub(crate) async fn remove(bridge: &str) -> Result<()> {
             iptables(&["-t", table, "-X", &chain]).await?;
         }
     }
+    // Its chains are gone now, and with them the `filter` jump to the port chain.
+    crate::dnat::remove(bridge).await?;
     remove_isolation(bridge).await
 }
 
