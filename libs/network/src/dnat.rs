@@ -10,10 +10,10 @@
 //! bound so nothing else can take it.
 //!
 //! The forward accept matches only connections the kernel DNATed to that port, and sits
-//! before the isolation jump; DNATed connections also skip the isolation of the bridge
-//! they come from. So a container on another berth network reaches a published port
-//! through a host address (as it did through the proxy), but never a container's
-//! address directly.
+//! before the isolation jump; the shared isolation lets DNATed connections pass (see
+//! `nat`). So a container on another berth network reaches a published port through a
+//! host address (as it did through the proxy), but never a container's address
+//! directly.
 //!
 //! This module never touches a rule outside these chains but the jumps to them.
 
@@ -61,24 +61,7 @@ pub(crate) async fn install(bridge: &str) -> Result<()> {
         ensure_rule("nat", builtin, &rule, true).await?;
     }
     ensure_chain("filter", &chain).await?;
-    let own = chain_name(bridge);
-    // A container on this bridge that reaches another network's published port
-    // through a host address: the isolation this chain jumps to next would drop it,
-    // and only the chain of the bridge it goes to knows the port is published (as the
-    // proxy served it, and Docker's proxy does, which its DNAT skips all bridges for).
-    let leaving = [
-        "!",
-        "-o",
-        bridge,
-        "-m",
-        "conntrack",
-        "--ctstate",
-        "DNAT",
-        "-j",
-        "RETURN",
-    ];
-    ensure_rule("filter", &own, &leaving, true).await?;
-    ensure_rule("filter", &own, &["-j", &chain], true).await
+    ensure_rule("filter", &chain_name(bridge), &["-j", &chain], true).await
 }
 
 /// Removes the jumps and the chains; fine when they are gone. Call it after the
