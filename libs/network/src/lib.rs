@@ -11,7 +11,9 @@
 //! - [`BridgeNetwork::attach`] connects a container's network namespace with a veth pair
 //!   (`eth0` inside, `veth<8 hex>` on the bridge), [`BridgeNetwork::detach`] removes it.
 //! - [`PortForward`] publishes a port (`-p`, `-P`) through a userland TCP/UDP proxy, so
-//!   it answers on 127.0.0.1 and every host address; dropping it closes the port.
+//!   it answers on 127.0.0.1 and every host address, and on a bridge also through DNAT
+//!   rules (`BERTH-DNAT-<bridge>`), so clients from elsewhere reach the container with
+//!   their own address; stopping it closes the port and removes the rules.
 //! - [`HostsFile`] and [`container_resolv_conf`] produce a container's `/etc/hosts` and
 //!   `/etc/resolv.conf`; [`write_container_file`] writes them so a running container
 //!   sees updates.
@@ -30,6 +32,7 @@
 
 mod attach;
 mod bridge;
+mod dnat;
 mod error;
 mod etc_file;
 mod host_guard;
@@ -50,6 +53,7 @@ pub use bridge::{
     BridgeConfig, BridgeNetwork, DEFAULT_BRIDGE_NAME, DEFAULT_SUBNET, bridges_within,
     delete_bridge_network, validate_bridge_name,
 };
+pub use dnat::{clear_published_ports, dnat_chain};
 pub use error::{NetworkError, Result};
 pub use etc_file::write_container_file;
 pub use host_guard::{guard_host_ports, host_guard_chain, unguard_host_ports};

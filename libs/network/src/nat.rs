@@ -37,6 +37,14 @@ pub const ISOLATION_1: &str = "BERTH-ISOLATION-1";
 /// The second isolation stage: one rule per bridge, dropping what would enter it.
 pub const ISOLATION_2: &str = "BERTH-ISOLATION-2";
 
+/// The first rule of the first isolation stage: a connection the kernel DNATed to a
+/// published port (a container reaching another network's published port through a
+/// host address, as the proxy let it) crosses bridges, both ways. Only published ports
+/// are DNATed to a bridge, and the destination bridge's chain accepts only those; and
+/// the check must sit here, as whichever bridge's chain the kernel reaches first would
+/// drop it through this shared chain.
+const DNAT_PASSES: [&str; 6] = ["-m", "conntrack", "--ctstate", "DNAT", "-j", "RETURN"];
+
 /// Adds the rules for a bridge network; running it again adds nothing twice.
 pub(crate) async fn install(
     bridge: &str,
@@ -68,8 +76,8 @@ pub(crate) async fn install(
         }
     }
     // Containers may send anything out; replies may come back in. New connections from
-    // outside reach containers only through the published-port proxies on the host,
-    // which are not forwarded traffic.
+    // outside reach containers only through published ports: the proxies on the host,
+    // which are not forwarded traffic, or the DNAT rules, accepted in their own chain.
     ensure_rule("filter", &chain, &["-i", bridge, "-j", "ACCEPT"], false).await?;
     let replies = [
         "-o",
@@ -85,6 +93,10 @@ pub(crate) async fn install(
     // First in FORWARD, so a host whose FORWARD policy is DROP (Docker sets it) still
     // forwards for berth.
     ensure_rule("filter", "FORWARD", &["-j", &chain], true).await?;
+    // An internal network publishes nothing beyond the host, as Docker's does.
+    if !internal {
+        crate::dnat::install(bridge).await?;
+    }
     Ok(())
 }
 
@@ -98,6 +110,7 @@ async fn install_isolation(bridge: &str, chain: &str) -> Result<()> {
         let installed = async {
             ensure_chain("filter", ISOLATION_2).await?;
             ensure_chain("filter", ISOLATION_1).await?;
+            ensure_rule("filter", ISOLATION_1, &DNAT_PASSES, true).await?;
             ensure_rule("filter", ISOLATION_2, &["-o", bridge, "-j", "DROP"], false).await?;
             let stage_one = ["-i", bridge, "!", "-o", bridge, "-j", ISOLATION_2];
             ensure_rule("filter", ISOLATION_1, &stage_one, false).await?;
@@ -130,7 +143,20 @@ async fn remove_isolation(bridge: &str) -> Result<()> {
     }
     for stage in [ISOLATION_1, ISOLATION_2] {
         let listing = run_output(&["-t", "filter", "-S", stage]).await?;
-        if listing.is_some_and(|text| text.lines().count() == 1) {
+        let ours = format!("-A {stage} {}", DNAT_PASSES.join(" "));
+        let unused = listing.is_some_and(|text| {
+            text.lines()
+                .filter(|line| !line.starts_with("-N ") && !line.contains(&ours))
+                .count()
+                == 0
+        });
+        if unused {
+            if stage == ISOLATION_1 {
+                let mut args = vec!["-t", "filter", "-D", stage];
+                args.extend(DNAT_PASSES);
+                run_ignoring_missing(&args).await?;
+            }
+            // Fails if another runner added a bridge meanwhile: then it stays, rightly.
             let _ = run(&["-t", "filter", "-X", stage]).await?;
         }
     }
@@ -162,6 +188,8 @@ pub(crate) async fn remove(bridge: &str) -> Result<()> {
             iptables(&["-t", table, "-X", &chain]).await?;
         }
     }
+    // Its chains are gone now, and with them the `filter` jump to the port chain.
+    crate::dnat::remove(bridge).await?;
     remove_isolation(bridge).await
 }
 

@@ -169,7 +169,11 @@ pub async fn serve(config: Config, shutdown: CancellationToken) -> Result<(), Ru
             path: config.data_root.clone(),
             message: e.to_string(),
         })?;
-    let containers = Arc::new(open_containers(&config, &config.data_root, networks)?);
+    let containers = Arc::new(open_containers(
+        &config,
+        &config.data_root,
+        networks.clone(),
+    )?);
     secure_state(&config.data_root).map_err(secure_err)?;
     // Serve first and re-adopt meanwhile: with hundreds of containers, re-adoption takes
     // long enough that the pool would see no runner at all. Calls about a container
@@ -209,6 +213,9 @@ pub async fn serve(config: Config, shutdown: CancellationToken) -> Result<(), Ru
         labels: config.labels,
     });
     let served = berth_rpc::serve_service(listener, service, shutdown.cancelled_owned()).await;
+    // The proxies die with the process: the DNAT rules go too, so no port stays open
+    // with nothing behind it answering for the runner; re-adoption adds them again.
+    networks.unpublish_all().await;
     let _ = beats.await;
     served?;
     Ok(())

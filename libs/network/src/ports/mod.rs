@@ -1,10 +1,14 @@
 //! Published ports (`-p`, `-P`) through a userland proxy, as Docker's docker-proxy does:
-//! a listener on the host address that relays to `container_ip:port`.
+//! a listener on the host address that relays to `container_ip:port`; and for a
+//! container on a bridge, DNAT rules beside it, as Docker's port mapping has (see
+//! `dnat`).
 //!
-//! A proxy rather than DNAT rules because it works for clients on the host itself,
-//! including `127.0.0.1`, with no `route_localnet` or hairpin tricks, and on hosts whose
-//! firewall berth should not rewrite; the cost is that the container sees the proxy's
-//! address (the gateway) as the client's, as with docker-proxy.
+//! The proxy serves what DNAT cannot: clients on the host itself through `127.0.0.1`
+//! (no `route_localnet`), and containers on the same bridge through a host address (no
+//! hairpin NAT); there the container sees the proxy's address (the gateway) as the
+//! client's, as with docker-proxy. It also keeps the host port bound, so no other
+//! process takes it. Everything else, clients from other hosts above all, goes through
+//! the kernel and keeps its own address.
 //!
 //! A [`PortForward`] owns its listener: dropping it stops the proxy, closing the port and
 //! every connection through it. It never listens anywhere but the address in its spec
@@ -18,7 +22,7 @@ mod udp;
 #[cfg(test)]
 mod tests;
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::time::Duration;
 
 use tokio::net::{TcpListener, UdpSocket};
@@ -27,6 +31,8 @@ use tracing::info;
 
 pub use spec::{PortSpec, Protocol};
 
+use crate::bridge::BridgeConfig;
+use crate::dnat::PortRules;
 use crate::error::{NetworkError, Result};
 
 /// Tunables of the proxy.
@@ -90,6 +96,8 @@ pub struct PortForward {
     local_addr: SocketAddr,
     target: SocketAddr,
     task: JoinHandle<()>,
+    /// The DNAT rules while they are in place.
+    rules: Option<PortRules>,
 }
 
 impl PortForward {
@@ -132,7 +140,35 @@ impl PortForward {
             local_addr,
             target,
             task,
+            rules: None,
         })
+    }
+
+    /// Publishes `spec` for a container at `container_ip` on `bridge`: the proxy with
+    /// the process's default options, and DNAT rules for every address but loopback
+    /// (none on an internal network, which publishes nothing beyond the host). On an
+    /// error nothing stays bound or added.
+    pub async fn start_on_bridge(
+        spec: &PortSpec,
+        container_ip: Ipv4Addr,
+        bridge: &BridgeConfig,
+    ) -> Result<Self> {
+        let mut forward = Self::start(spec, IpAddr::V4(container_ip)).await?;
+        if bridge.internal {
+            return Ok(forward);
+        }
+        let target = SocketAddrV4::new(container_ip, spec.container_port);
+        let Some(rules) = PortRules::new(&bridge.name, spec, forward.host_port(), target) else {
+            return Ok(forward);
+        };
+        if let Err(e) = rules.add().await {
+            // Half of the pair may be in.
+            let _ = rules.remove().await;
+            forward.stop().await;
+            return Err(e);
+        }
+        forward.rules = Some(rules);
+        Ok(forward)
     }
 
     /// What was asked for.
@@ -156,8 +192,14 @@ impl PortForward {
         self.target
     }
 
-    /// Stops the proxy and waits until the port is closed.
+    /// Removes the DNAT rules, then stops the proxy and waits until the port is closed:
+    /// in that order, so the port is never open to other hosts without its proxy.
     pub async fn stop(mut self) {
+        if let Some(rules) = self.rules.take()
+            && let Err(e) = rules.remove().await
+        {
+            tracing::warn!(error = %e, "removing a published port's DNAT rules failed");
+        }
         self.task.abort();
         // Cancelled is the expected outcome; the socket is closed once this returns.
         let _ = (&mut self.task).await;
@@ -168,5 +210,16 @@ impl Drop for PortForward {
     fn drop(&mut self) {
         // The runtime drops the task (and so the socket) at its next turn.
         self.task.abort();
+        // Dropped without `stop`: the rules still go, if a runtime is there to run
+        // iptables (a runner that restarts clears its chains anyway).
+        if let Some(rules) = self.rules.take()
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            runtime.spawn(async move {
+                if let Err(e) = rules.remove().await {
+                    tracing::warn!(error = %e, "removing a published port's DNAT rules failed");
+                }
+            });
+        }
     }
 }

@@ -210,19 +210,45 @@ fn remove_chains(bridge: &str) {
         &["-w", "-D", "BERTH-ISOLATION-2", "-o", bridge, "-j", "DROP"],
     );
     // Fails while another bridge still uses them, as it should.
+    let (_, stage_one) = run("iptables", &["-w", "-S", "BERTH-ISOLATION-1"]);
+    if stage_one.lines().count() <= 2 {
+        let passes = ["-m", "conntrack", "--ctstate", "DNAT", "-j", "RETURN"];
+        run(
+            "iptables",
+            &[&["-w", "-D", "BERTH-ISOLATION-1"][..], &passes].concat(),
+        );
+    }
     run("iptables", &["-w", "-X", "BERTH-ISOLATION-1"]);
     run("iptables", &["-w", "-X", "BERTH-ISOLATION-2"]);
+    // The published-port chains, once the bridge's own filter chain no longer jumps there.
+    let ports = format!("BERTH-DNAT-{bridge}");
+    for builtin in ["PREROUTING", "OUTPUT"] {
+        let (_, listing) = run("iptables", &["-w", "-t", "nat", "-S", builtin]);
+        for line in listing
+            .lines()
+            .filter(|l| l.ends_with(&format!("-j {ports}")))
+        {
+            let mut args = vec!["-w", "-t", "nat", "-D"];
+            args.extend(line.split_whitespace().skip(1));
+            run("iptables", &args);
+        }
+    }
+    for table in ["nat", "filter"] {
+        run("iptables", &["-w", "-t", table, "-F", &ports]);
+        run("iptables", &["-w", "-t", table, "-X", &ports]);
+    }
 }
 
 /// The lines of `iptables -S` (both tables) that mention the test's chains.
 pub fn rules_mentioning(bridge: &str) -> Vec<String> {
     let chain = format!("BERTH-{bridge}");
+    let ports = format!("BERTH-DNAT-{bridge}");
     ["nat", "filter"]
         .iter()
         .flat_map(|table| {
             let (_, text) = run("iptables", &["-w", "-t", table, "-S"]);
             text.lines()
-                .filter(|l| l.contains(&chain))
+                .filter(|l| l.contains(&chain) || l.contains(&ports))
                 .map(|l| format!("{table}: {l}"))
                 .collect::<Vec<_>>()
         })

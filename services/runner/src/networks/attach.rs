@@ -8,7 +8,7 @@
 //! names resolve as peers come and go.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::Ipv4Addr;
 use std::path::PathBuf;
 
 use berth_network::{AttachOptions, BridgeNetwork, Endpoint, PortForward, PortSpec};
@@ -285,13 +285,8 @@ impl Networks {
     }
 
     async fn finish_plug(&self, record: &mut Record) -> Result<(), Status> {
-        let primary = record
-            .networks
-            .iter()
-            .find_map(|m| m.endpoint.as_ref())
-            .map(|e| e.ip);
-        if let Some(ip) = primary {
-            record.ports = self.publish(&record.id, ip, &record.publish).await?;
+        if let Some(primary) = primary_endpoint(&record.networks) {
+            record.ports = self.publish(&record.id, &primary, &record.publish).await?;
         }
         Ok(())
     }
@@ -326,11 +321,11 @@ impl Networks {
         }
     }
 
-    /// After a runner restart: a running container's port proxies start again.
+    /// After a runner restart: a running container's port proxies and DNAT rules start
+    /// again.
     pub async fn republish(&self, record: &Record) {
-        let primary = record.networks.iter().find_map(|m| m.endpoint.as_ref());
-        if let Some(endpoint) = primary
-            && let Err(e) = self.publish(&record.id, endpoint.ip, &record.ports).await
+        if let Some(primary) = primary_endpoint(&record.networks)
+            && let Err(e) = self.publish(&record.id, &primary, &record.ports).await
         {
             tracing::warn!(container = %record.id, error = %e, "republishing ports failed");
         }
@@ -383,16 +378,11 @@ impl Networks {
         // A container that lost its only network kept its --publish specs: the network
         // it joins now carries them (docker-compose disconnects and reconnects every
         // container it creates).
-        let primary = record
-            .networks
-            .iter()
-            .find_map(|m| m.endpoint.as_ref())
-            .map(|e| e.ip);
         if live
             && record.ports.is_empty()
-            && let Some(ip) = primary
+            && let Some(primary) = primary_endpoint(&record.networks)
         {
-            match self.publish(&record.id, ip, &record.publish).await {
+            match self.publish(&record.id, &primary, &record.publish).await {
                 Ok(ports) => record.ports = ports,
                 Err(e) => {
                     if let Some(m) = record.networks.last_mut() {
@@ -454,13 +444,8 @@ impl Networks {
             // network, on the same host ports, or wait for one to be connected.
             self.stop_forwards(&record.id).await;
             let bound = std::mem::take(&mut record.ports);
-            let next = record
-                .networks
-                .iter()
-                .find_map(|m| m.endpoint.as_ref())
-                .map(|e| e.ip);
-            if let Some(ip) = next {
-                match self.publish(&record.id, ip, &bound).await {
+            if let Some(next) = primary_endpoint(&record.networks) {
+                match self.publish(&record.id, &next, &bound).await {
                     Ok(ports) => record.ports = ports,
                     Err(e) => {
                         tracing::warn!(container = %record.id, error = %e, "moving the published ports failed");
@@ -478,17 +463,24 @@ impl Networks {
         Ok(())
     }
 
-    /// Starts the proxies of `ports` for a container at `ip`; returns the ports with
-    /// their host port filled in.
+    /// Starts the proxies and DNAT rules of `ports` for a container at its primary
+    /// endpoint; returns the ports with their host port filled in.
     async fn publish(
         &self,
         id: &str,
-        ip: Ipv4Addr,
+        primary: &PrimaryEndpoint,
         ports: &[PortSpec],
     ) -> Result<Vec<PortSpec>, Status> {
+        if ports.is_empty() {
+            return Ok(Vec::new());
+        }
+        let network = self.find(&primary.network_id)?;
+        let bridge = network
+            .bridge
+            .ok_or_else(|| internal(format!("network {} has no bridge", network.name)))?;
         let mut started = Vec::new();
         for spec in ports {
-            match PortForward::start(spec, IpAddr::V4(ip)).await {
+            match PortForward::start_on_bridge(spec, primary.ip, &bridge).await {
                 Ok(f) => started.push(f),
                 Err(e) => {
                     for f in started {
@@ -523,6 +515,21 @@ impl Networks {
             f.stop().await;
         }
     }
+}
+
+/// Where a container's published ports lead: the first network it is attached to.
+struct PrimaryEndpoint {
+    network_id: String,
+    ip: Ipv4Addr,
+}
+
+fn primary_endpoint(networks: &[Membership]) -> Option<PrimaryEndpoint> {
+    networks.iter().find_map(|m| {
+        m.endpoint.as_ref().map(|e| PrimaryEndpoint {
+            network_id: m.network_id.clone(),
+            ip: e.ip,
+        })
+    })
 }
 
 /// The next free `ethN` inside a container.

@@ -127,7 +127,30 @@ impl Networks {
                 tracing::warn!(network = %record.name, error = %e, "network's bridge cannot be set up");
             }
         }
+        // Re-adoption publishes the running containers' ports again; a runner killed
+        // before it could remove its rules may have left some for containers gone since.
+        for record in networks.store.all()? {
+            if let Some(bridge) = record.bridge
+                && let Err(e) = berth_network::clear_published_ports(&bridge.name).await
+            {
+                tracing::warn!(network = %record.name, error = %e, "clearing old DNAT rules failed");
+            }
+        }
         Ok(networks)
+    }
+
+    /// Closes every published port of this runner, proxies and DNAT rules: at shutdown.
+    pub async fn unpublish_all(&self) {
+        let all: Vec<PortForward> = self
+            .forwards
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .drain()
+            .flat_map(|(_, forwards)| forwards)
+            .collect();
+        for forward in all {
+            forward.stop().await;
+        }
     }
 
     /// The `bridge` network from the flags; its address book is kept while its subnet
