@@ -344,6 +344,15 @@ fn rmi_removes_the_unpacked_layers_nothing_uses() {
         || (snapshot_dirs(&berthd) == left).then_some(()),
     );
     docker_ok(&host, &["start", "-a", &c]);
+    // Once the last container of the forced-away image goes, its snapshot goes too,
+    // without waiting for another image deletion or a restart.
+    assert_eq!(snapshot_dirs(&berthd), left);
+    docker_ok(&host, &["rm", &c]);
+    eventually(
+        "the snapshot of a forced-away image goes with its last container",
+        Duration::from_secs(20),
+        || snapshot_dirs(&berthd).is_empty().then_some(()),
+    );
 }
 
 #[test]
