@@ -78,10 +78,11 @@ fn parse_float(num: &str) -> Result<f64, String> {
 /// does not fit.
 fn go_int64(f: f64) -> i64 {
     // 2^63 is exact in f64; every f64 below it and at or above -2^63 fits.
-    if f.is_nan() || f >= 9_223_372_036_854_775_808.0 || f < -9_223_372_036_854_775_808.0 {
-        i64::MIN
-    } else {
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+    if (-LIMIT..LIMIT).contains(&f) {
         f as i64
+    } else {
+        i64::MIN
     }
 }
 
