@@ -2,7 +2,7 @@
 //! unsupervised while `docker ps` says "Up": killing its `berth-monitor` ends it, as
 //! Docker ends a container whose containerd-shim died, and `docker inspect` says why.
 //! And `kill -9` of berthd in the middle of creates must leave nothing without a record
-//! once it is back: no process, mount, cgroup or directory.
+//! once it is back: no process, mount, cgroup, directory or anonymous volume.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -137,7 +137,12 @@ fn kill_9_during_concurrent_creates_leaves_nothing_without_a_record() {
     let creates: Vec<_> = (0..8)
         .map(|_| {
             let host = host.clone();
-            std::thread::spawn(move || docker(&host, &["run", "-d", "busybox", "sleep", "600"]))
+            std::thread::spawn(move || {
+                docker(
+                    &host,
+                    &["run", "-d", "-v", "/data", "busybox", "sleep", "600"],
+                )
+            })
         })
         .collect();
     // Crash as soon as the runtime is making the first container: the others are at
@@ -162,8 +167,15 @@ fn kill_9_during_concurrent_creates_leaves_nothing_without_a_record() {
     assert!(orphans.is_empty(), "left without a record: {orphans:#?}");
     // And the recorded ones work: each can be removed, taking all of it along.
     for id in &recorded {
-        docker_ok(&host, &["rm", "-f", id]);
+        docker_ok(&host, &["rm", "-f", "-v", id]);
     }
     let left = traces(&berthd);
     assert!(left.is_empty(), "left after rm -f: {left:#?}");
+    // Every anonymous volume belonged to a recorded container, gone with it; none
+    // outlives the create that made it.
+    let volumes = docker_ok(&host, &["volume", "ls", "-q"]);
+    assert!(
+        volumes.is_empty(),
+        "volumes of unfinished creates: {volumes}"
+    );
 }

@@ -96,7 +96,7 @@ fn logs_tail_of_a_huge_log_reads_only_the_tail() {
 fn json_file_rotation_bounds_the_log_and_logs_reads_across_files() {
     let berthd = Berthd::with_busybox();
     let host = berthd.docker_host();
-    // ~3 MB of log through a 100 KiB x 3 files budget.
+    // ~3 MB of log through a 100 kB x 3 files budget (json-file's max-size is decimal).
     let script = "i=0; while [ $i -lt 30000 ]; do echo line-$i-yyyyyyyyyyyyyyyyyyyyyyyyyyyyyy; i=$((i+1)); done";
     let id = docker_ok(
         &host,
@@ -136,7 +136,7 @@ fn json_file_rotation_bounds_the_log_and_logs_reads_across_files() {
         "max-file=3 keeps three files"
     );
     for (file, len) in &files {
-        assert!(*len <= 100 * 1024 + 200, "{file} is {len} bytes");
+        assert!(*len <= 100_000 + 200, "{file} is {len} bytes");
     }
     let tail = docker_ok(&host, &["logs", "--tail", "2", &id]);
     assert_eq!(
@@ -152,7 +152,7 @@ fn json_file_rotation_bounds_the_log_and_logs_reads_across_files() {
         .lines()
         .map(|l| l.split('-').nth(1).unwrap().parse().unwrap())
         .collect();
-    // Three files of 100 KiB of ~125-byte entries.
+    // Three files of 100 kB of ~125-byte entries.
     assert!(numbers.len() > 2000, "only {} lines kept", numbers.len());
     assert!(numbers[0] > 0, "the oldest lines were rotated away");
     assert!(
@@ -344,6 +344,15 @@ fn rmi_removes_the_unpacked_layers_nothing_uses() {
         || (snapshot_dirs(&berthd) == left).then_some(()),
     );
     docker_ok(&host, &["start", "-a", &c]);
+    // Once the last container of the forced-away image goes, its snapshot goes too,
+    // without waiting for another image deletion or a restart.
+    assert_eq!(snapshot_dirs(&berthd), left);
+    docker_ok(&host, &["rm", &c]);
+    eventually(
+        "the snapshot of a forced-away image goes with its last container",
+        Duration::from_secs(20),
+        || snapshot_dirs(&berthd).is_empty().then_some(()),
+    );
 }
 
 #[test]

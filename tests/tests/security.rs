@@ -310,3 +310,38 @@ fn what_berth_cannot_honour_is_refused_by_name() {
     let (code, body) = raw_create(&berthd, r#"{"CpusetCpus":"0"}"#);
     assert_eq!(code, "400", "{body}");
 }
+
+/// `Max open files` of `/proc/<pid>/limits`: (soft, hard).
+fn open_files(pid: u32) -> (u64, u64) {
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .unwrap_or_else(|| panic!("no open-file limit in {limits}"));
+    let mut fields = line.split_whitespace().skip(3).map(|n| n.parse().unwrap());
+    (fields.next().unwrap(), fields.next().unwrap())
+}
+
+#[test]
+fn containers_do_not_inherit_the_daemons_raised_open_file_limit() {
+    let berthd = Berthd::with_busybox();
+    let host = berthd.docker_host();
+    let (daemon_soft, daemon_hard) = open_files(berthd.process.pid());
+    // berthd raised its soft limit for its proxy's sockets; that is what would leak.
+    assert_eq!(daemon_soft, daemon_hard);
+    assert!(
+        daemon_hard > 1024,
+        "the hard limit {daemon_hard} tests nothing"
+    );
+    let shown = "ulimit -n; ulimit -Hn";
+    let limits = run_ok(&host, &["busybox", "sh", "-c", shown]);
+    assert_eq!(limits, format!("1024\n{daemon_hard}"));
+    // Processes exec'd into the container get the container's limits, not berthd's.
+    let id = docker_ok(&host, &["run", "-d", "busybox", "sleep", "300"]);
+    let exec = docker_ok(&host, &["exec", &id, "sh", "-c", shown]);
+    assert_eq!(exec, format!("1024\n{daemon_hard}"));
+    docker_ok(&host, &["rm", "-f", &id]);
+    // --ulimit nofile still decides.
+    let asked = ["--ulimit", "nofile=100:200", "busybox", "sh", "-c", shown];
+    assert_eq!(run_ok(&host, &asked), "100\n200");
+}

@@ -10,6 +10,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
+mod human_size;
+pub use human_size::from_human_size;
+
 /// One container, as the runner asks for it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -176,20 +179,45 @@ impl Default for LogConfig {
 }
 
 impl LogConfig {
-    /// Reads Docker's `--log-opt` map (`max-size=10m`, `max-file=3`); other keys are ignored.
+    /// Reads Docker's `--log-opt` map (`max-size=10m`, `max-file=3`) as moby's json-file
+    /// driver does, with its messages; other keys are ignored. `max-size` is decimal
+    /// ([`from_human_size`]: `10m` is 10,000,000 bytes). `max-file` without `max-size`
+    /// is accepted and rotates nothing, as in Docker.
     pub fn from_docker_opts<'a>(
         opts: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) -> Result<Self> {
         let mut cfg = LogConfig::default();
         for (key, value) in opts {
             match key {
-                "max-size" => cfg.max_size = parse_size(value)?,
+                "max-size" => {
+                    let size = from_human_size(value).map_err(Error::InvalidConfig)?;
+                    if size <= 0 {
+                        return Err(Error::InvalidConfig(
+                            "max-size must be a positive number".into(),
+                        ));
+                    }
+                    cfg.max_size = size as u64;
+                }
                 "max-file" => {
-                    cfg.max_file = value.parse().ok().filter(|n| *n >= 1).ok_or_else(|| {
+                    let n: i64 = value.parse().map_err(|e: std::num::ParseIntError| {
+                        let why = match e.kind() {
+                            std::num::IntErrorKind::PosOverflow
+                            | std::num::IntErrorKind::NegOverflow => "value out of range",
+                            _ => "invalid syntax",
+                        };
+                        Error::InvalidConfig(format!("strconv.Atoi: parsing {value:?}: {why}"))
+                    })?;
+                    if n < 1 {
+                        return Err(Error::InvalidConfig(
+                            "max-file cannot be less than 1".into(),
+                        ));
+                    }
+                    cfg.max_file = u32::try_from(n).map_err(|_| {
                         Error::InvalidConfig(format!(
-                            "max-file must be a number of at least 1, not {value:?}"
+                            "max-file {n} is more than berth keeps: ask for at most {}",
+                            u32::MAX
                         ))
-                    })?
+                    })?;
                 }
                 _ => {}
             }
@@ -263,8 +291,9 @@ impl Bind {
     }
 }
 
-/// Parses Docker's human sizes: `1024`, `64k`, `10m`, `1g` (powers of 1024; a trailing
-/// `b`/`B` is allowed).
+/// Parses Docker's binary sizes (`RAMInBytes`, as `--memory` and `--shm-size`): `1024`,
+/// `64k`, `10m`, `1g` (powers of 1024; a trailing `b`/`B` is allowed). json-file's
+/// `max-size` is decimal instead: [`from_human_size`].
 pub fn parse_size(text: &str) -> Result<u64> {
     let t = text.trim().to_ascii_lowercase();
     let t = t.strip_suffix('b').unwrap_or(&t);
@@ -316,7 +345,40 @@ mod tests {
     #[test]
     fn log_opts_read_docker_keys() {
         let c = LogConfig::from_docker_opts([("max-size", "1k"), ("max-file", "3")]).unwrap();
-        assert_eq!((c.max_size, c.max_file), (1024, 3));
-        assert!(LogConfig::from_docker_opts([("max-file", "0")]).is_err());
+        assert_eq!((c.max_size, c.max_file), (1000, 3));
+        let c = LogConfig::from_docker_opts([("max-size", "10m")]).unwrap();
+        assert_eq!((c.max_size, c.max_file), (10_000_000, 1));
+        // As moby: max-file alone is accepted and rotates nothing.
+        let c = LogConfig::from_docker_opts([("max-file", "3")]).unwrap();
+        assert_eq!((c.max_size, c.max_file), (0, 3));
+    }
+
+    #[test]
+    fn log_opts_are_refused_in_dockers_words() {
+        let refused = |k: &'static str, v: &'static str| {
+            LogConfig::from_docker_opts([(k, v)])
+                .unwrap_err()
+                .to_string()
+        };
+        for size in ["0", "0k", "-0", "0.5", "10000000000000000000"] {
+            let e = refused("max-size", size);
+            assert!(
+                e.contains("max-size must be a positive number"),
+                "{size}: {e}"
+            );
+        }
+        assert!(refused("max-size", "ten").contains("invalid size: 'ten'"));
+        assert!(refused("max-size", "10x").contains("invalid suffix: 'x'"));
+        for n in ["0", "-1"] {
+            let e = refused("max-file", n);
+            assert!(e.contains("max-file cannot be less than 1"), "{n}: {e}");
+        }
+        let e = refused("max-file", "three");
+        assert!(
+            e.contains(r#"strconv.Atoi: parsing "three": invalid syntax"#),
+            "{e}"
+        );
+        let e = refused("max-file", "99999999999999999999");
+        assert!(e.contains("value out of range"), "{e}");
     }
 }

@@ -115,8 +115,13 @@ pub struct Snapshots {
     cap: UnpackCap,
     /// Creates hold it shared from their first unpack until their record is saved; a
     /// sweep holds it alone while it picks what to remove, so it never takes a snapshot a
-    /// container is being created on.
+    /// container is being created on. A sweep only ever takes it when it is free (see
+    /// [`Snapshots::sweep`]), so creates never queue behind one.
     gate: tokio::sync::RwLock<()>,
+    /// Wakes a sweep that found creates midway, as each create's lease ends.
+    lease_ended: tokio::sync::Notify,
+    /// Asks the collector for a sweep; many asks while one runs make one more.
+    sweep_wanted: tokio::sync::Notify,
     // Held only to look up or insert a lock, never across an await.
     unpacking: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
@@ -134,14 +139,44 @@ impl Snapshots {
             root: root.to_owned(),
             cap,
             gate: tokio::sync::RwLock::new(()),
+            lease_ended: tokio::sync::Notify::new(),
+            sweep_wanted: tokio::sync::Notify::new(),
             unpacking: Mutex::default(),
         })
     }
 
     /// Keeps every snapshot from removal while the guard lives: a create takes it before
     /// unpacking and drops it once its record (which names its snapshots) is saved.
-    pub async fn lease(&self) -> tokio::sync::RwLockReadGuard<'_, ()> {
-        self.gate.read().await
+    pub async fn lease(&self) -> SnapshotLease<'_> {
+        SnapshotLease {
+            guard: Some(self.gate.read().await),
+            ended: &self.lease_ended,
+        }
+    }
+
+    /// Asks for a sweep soon (see `Containers::start_snapshot_gc`).
+    pub fn want_sweep(&self) {
+        self.sweep_wanted.notify_one();
+    }
+
+    /// Returns once a sweep has been asked for since the last return.
+    pub async fn sweep_wanted(&self) {
+        self.sweep_wanted.notified().await
+    }
+
+    /// The gate alone, taken only while no create holds a lease. tokio's lock is fair: a
+    /// sweep queued for it would make every create that comes after wait for the
+    /// slowest unpack under way; retrying as leases end makes the sweep wait instead.
+    async fn gate_when_idle(&self) -> tokio::sync::RwLockWriteGuard<'_, ()> {
+        loop {
+            let ended = self.lease_ended.notified();
+            tokio::pin!(ended);
+            ended.as_mut().enable();
+            if let Ok(alone) = self.gate.try_write() {
+                return alone;
+            }
+            ended.await;
+        }
     }
 
     /// Removes every snapshot whose chain ID is neither in `images` (the chains of the
@@ -154,7 +189,7 @@ impl Snapshots {
         in_use: impl FnOnce() -> Option<Vec<PathBuf>>,
     ) -> Result<usize, SnapshotError> {
         let doomed = {
-            let _alone = self.gate.write().await;
+            let _alone = self.gate_when_idle().await;
             // Without the containers' list, nothing is known to be free.
             let Some(lowers) = in_use() else {
                 return Ok(0);
@@ -325,6 +360,21 @@ impl Snapshots {
             });
         }
         Ok(())
+    }
+}
+
+/// A create's hold on every snapshot ([`Snapshots::lease`]).
+#[derive(Debug)]
+pub struct SnapshotLease<'a> {
+    guard: Option<tokio::sync::RwLockReadGuard<'a, ()>>,
+    ended: &'a tokio::sync::Notify,
+}
+
+impl Drop for SnapshotLease<'_> {
+    fn drop(&mut self) {
+        // Released first, so a sweep woken here finds the gate free.
+        self.guard.take();
+        self.ended.notify_waiters();
     }
 }
 

@@ -97,6 +97,7 @@ impl Runtime {
             host: &host,
             bounding: spec::capabilities::daemon_bounding_set(),
             hard_limit: spec::current_hard_limit,
+            nofile_hard: spec::daemon_nofile_hard(),
         };
         let built = spec::build(config, &ctx)?;
         // Durable: after a host crash, these two are what recreates the container.

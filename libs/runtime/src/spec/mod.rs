@@ -45,6 +45,9 @@ pub struct SpecContext<'a> {
     pub bounding: u64,
     /// the current hard limit of an rlimit (`None` when unlimited)
     pub hard_limit: fn(PosixRlimitType) -> Option<u64>,
+    /// the daemon's own hard RLIMIT_NOFILE ([`daemon_nofile_hard`]): the hard limit of a
+    /// container that sets no `nofile` ulimit
+    pub nofile_hard: u64,
 }
 
 /// A built spec and the warnings for Docker's create response.
@@ -117,8 +120,40 @@ pub fn current_hard_limit(resource: PosixRlimitType) -> Option<u64> {
     }
 }
 
+/// The open-file soft limit of a container that sets no `nofile` ulimit.
+///
+/// Docker 25+ gives containers the limits of dockerd's environment minus what Go raised:
+/// soft 1024 (Go restores the original soft limit in children, and containerd no longer
+/// raises it) and the daemon's hard limit (524288 under its systemd unit). berthd raises
+/// its own soft limit to the hard one for its proxy's sockets, so a container left to
+/// inherit would get that instead; programs that use select(2) break above 1024, and
+/// the raised limit is the daemon's need, not the container's. Never above the hard
+/// limit: without CAP_SYS_RESOURCE the container could not start.
+pub const DEFAULT_NOFILE_SOFT: u64 = 1024;
+
+/// This process's hard RLIMIT_NOFILE, whatever its capabilities: containers get it by
+/// default, as Docker's get dockerd's.
+pub fn daemon_nofile_hard() -> u64 {
+    use nix::sys::resource::{Resource, getrlimit};
+    // getrlimit cannot fail for a valid resource; 1024 is the kernel's default if it did.
+    getrlimit(Resource::RLIMIT_NOFILE).map_or(DEFAULT_NOFILE_SOFT, |(_, hard)| hard)
+}
+
 fn rlimits(cfg: &ContainerConfig, ctx: &SpecContext<'_>) -> Result<Vec<PosixRlimit>> {
     let mut out = Vec::new();
+    if !cfg
+        .ulimits
+        .iter()
+        .any(|u| u.name.eq_ignore_ascii_case("nofile"))
+    {
+        out.push(
+            PosixRlimitBuilder::default()
+                .typ(PosixRlimitType::RlimitNofile)
+                .soft(DEFAULT_NOFILE_SOFT.min(ctx.nofile_hard))
+                .hard(ctx.nofile_hard)
+                .build()?,
+        );
+    }
     for u in &cfg.ulimits {
         let typ: PosixRlimitType = format!("RLIMIT_{}", u.name.to_ascii_uppercase())
             .parse()

@@ -37,6 +37,7 @@ fn try_build(cfg: &ContainerConfig, host: &HostSupport) -> Result<BuiltSpec> {
         host,
         bounding: crate::spec::capabilities::up_to(40),
         hard_limit: limit_20000,
+        nofile_hard: 20000,
     };
     build(cfg, &ctx)
 }
@@ -255,6 +256,53 @@ fn rlimits_above_the_hard_limit_are_refused() {
     );
 }
 
+fn nofile(built: &BuiltSpec) -> Vec<(u64, u64)> {
+    built
+        .spec
+        .process()
+        .as_ref()
+        .unwrap()
+        .rlimits()
+        .iter()
+        .flatten()
+        .filter(|r| r.typ() == PosixRlimitType::RlimitNofile)
+        .map(|r| (r.soft(), r.hard()))
+        .collect()
+}
+
+#[test]
+fn containers_get_dockers_open_file_limits_not_the_daemons_raised_one() {
+    let built = build_with(&cfg(&["true"]), &HostSupport::all());
+    assert_eq!(nofile(&built), vec![(1024, 20000)]);
+    // A daemon whose hard limit is below 1024 gives no more than it has.
+    let root = rootfs();
+    let host = HostSupport::all();
+    let ctx = SpecContext {
+        id: "x",
+        rootfs: root.path(),
+        cgroups_path: "/x",
+        host: &host,
+        bounding: crate::spec::capabilities::up_to(40),
+        hard_limit: limit_20000,
+        nofile_hard: 512,
+    };
+    assert_eq!(
+        nofile(&build(&cfg(&["true"]), &ctx).unwrap()),
+        vec![(512, 512)]
+    );
+    // --ulimit nofile replaces the default rather than adding a second entry.
+    let mut c = cfg(&["true"]);
+    c.ulimits = vec![Ulimit {
+        name: "NOFILE".into(),
+        soft: 100,
+        hard: 200,
+    }];
+    assert_eq!(
+        nofile(&build_with(&c, &HostSupport::all())),
+        vec![(100, 200)]
+    );
+}
+
 #[test]
 fn no_device_filter_withholds_mknod() {
     let built = build_with(
@@ -293,6 +341,7 @@ fn bad_configs_say_what_to_do() {
         host: &host,
         bounding: crate::spec::capabilities::up_to(40),
         hard_limit: limit_20000,
+        nofile_hard: 20000,
     };
     assert!(
         build(&cfg(&[]), &ctx)

@@ -46,6 +46,7 @@ fn run_under_runc(env: &TestEnv, id: &str, cfg: &ContainerConfig) -> (i32, Strin
         host: &host,
         bounding: spec::capabilities::daemon_bounding_set(),
         hard_limit: spec::current_hard_limit,
+        nofile_hard: spec::daemon_nofile_hard(),
     };
     let built = spec::build(cfg, &ctx).unwrap();
     let mut json = serde_json::to_value(&built.spec).unwrap();

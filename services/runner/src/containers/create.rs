@@ -195,7 +195,8 @@ impl Containers {
         }
         let mounts = {
             let this = self.clone();
-            blocking(move || this.resolve_mounts(planned_mounts)).await?
+            let id = id.clone();
+            blocking(move || this.resolve_mounts(&id, planned_mounts)).await?
         };
         runtime_config.binds = mounts.binds;
         runtime_config.tmpfs.extend(mounts.tmpfs);
@@ -210,6 +211,7 @@ impl Containers {
             Ok(lowers) => lowers,
             Err(e) => {
                 self.forget_volumes(&new_volumes);
+                let _ = self.records.abandon(&id);
                 return Err(Status::internal(e.to_string()));
             }
         };

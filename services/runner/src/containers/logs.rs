@@ -339,10 +339,10 @@ pub fn log_config(
     let mut cfg = berth_runtime::LogConfig::from_docker_opts(
         opts.iter().map(|(k, v)| (k.as_str(), v.as_str())),
     )
-    .map_err(|e| bad(format!("invalid log options: {e}")))?;
-    if opts.contains_key("max-size") && cfg.max_size == 0 {
-        return Err(bad("invalid log options: max-size must be above 0".into()));
-    }
+    .map_err(|e| match e {
+        berth_runtime::Error::InvalidConfig(why) => bad(format!("invalid log options: {why}")),
+        e => bad(format!("invalid log options: {e}")),
+    })?;
     cfg.path = Some(path.to_path_buf());
     Ok(cfg)
 }

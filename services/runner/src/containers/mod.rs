@@ -371,6 +371,7 @@ impl Containers {
                 .map_err(|e| Status::internal(e.to_string()))
         })
         .await?;
+        self.collect_after_remove(record);
         // Docker's --rm takes the anonymous volumes with the container.
         if record.auto_remove {
             self.remove_anonymous_volumes(record).await;

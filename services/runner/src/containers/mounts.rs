@@ -326,12 +326,17 @@ fn bind_entry(source: &str, p: &Planned, propagation: &str) -> Result<String, St
 impl Containers {
     /// Ties a plan to the host: creates missing volumes, checks `--mount` bind sources.
     /// Blocking; call it with the `names` lock held, so no volume it uses can be removed
-    /// before the container's record names it.
-    pub fn resolve_mounts(&self, planned: Vec<Planned>) -> Result<Resolved, Status> {
+    /// before the container's record names it. Each volume it makes is noted under the
+    /// create's `id` first, so a crash from here on leaves nothing the next start's
+    /// sweep does not find; the create's record or [`Records::abandon`] clears the notes.
+    ///
+    /// [`Records::abandon`]: super::record::Records::abandon
+    pub fn resolve_mounts(&self, id: &str, planned: Vec<Planned>) -> Result<Resolved, Status> {
         let mut out = Resolved::default();
-        let result = self.resolve_into(planned, &mut out);
+        let result = self.resolve_into(id, planned, &mut out);
         if let Err(e) = result {
             self.forget_volumes(&out.created);
+            let _ = self.records.abandon(id);
             return Err(e);
         }
         out.binds
@@ -339,7 +344,12 @@ impl Containers {
         Ok(out)
     }
 
-    fn resolve_into(&self, planned: Vec<Planned>, out: &mut Resolved) -> Result<(), Status> {
+    fn resolve_into(
+        &self,
+        id: &str,
+        planned: Vec<Planned>,
+        out: &mut Resolved,
+    ) -> Result<(), Status> {
         for p in planned {
             let record = |kind, name: &str, source: &str, propagation: &str| MountRecord {
                 kind,
@@ -371,8 +381,15 @@ impl Containers {
                     if name.is_none() {
                         labels.insert(ANONYMOUS_LABEL.to_owned(), String::new());
                     }
+                    // Named here rather than by the store, so the note can come first.
+                    let name = name.clone().unwrap_or_else(crate::random_id);
+                    if self.volumes.get(&name).is_err() {
+                        self.records
+                            .intend_volume(id, &name)
+                            .map_err(|e| Status::internal(e.to_string()))?;
+                    }
                     let (volume, new) = self.volumes.create(NewVolume {
-                        name: name.clone(),
+                        name: Some(name),
                         labels,
                         ..Default::default()
                     })?;

@@ -17,6 +17,23 @@ const SPECS: TableDefinition<&str, &[u8]> = TableDefinition::new("specs");
 /// anything and removed with the record's first write (or a failed create's cleanup), so
 /// what a crash leaves mid-create is found at the next start.
 const CREATING: TableDefinition<&str, i64> = TableDefinition::new("creating");
+/// `<container ID> <volume name>` -> Unix nanoseconds: volumes a create under way is
+/// about to make, written before each is made and removed with [`CREATING`]'s row, so
+/// the anonymous volumes of a create cut short by a crash are found and removed too.
+const CREATING_VOLUMES: TableDefinition<&str, i64> = TableDefinition::new("creating_volumes");
+
+fn volume_key(id: &str, volume: &str) -> String {
+    format!("{id} {volume}")
+}
+
+/// Removes `id`'s rows from [`CREATING_VOLUMES`].
+fn forget_volume_intents(tx: &redb::WriteTransaction, id: &str) -> Result<(), RecordError> {
+    let prefix = volume_key(id, "");
+    tx.open_table(CREATING_VOLUMES)
+        .map_err(err)?
+        .retain(|k, _| !k.starts_with(&prefix))
+        .map_err(err)
+}
 
 /// One container.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,6 +97,7 @@ impl Records {
         tx.open_table(RECORDS).map_err(err)?;
         tx.open_table(SPECS).map_err(err)?;
         tx.open_table(CREATING).map_err(err)?;
+        tx.open_table(CREATING_VOLUMES).map_err(err)?;
         tx.commit().map_err(err)?;
         Ok(Records { db })
     }
@@ -95,6 +113,17 @@ impl Records {
         tx.commit().map_err(err)
     }
 
+    /// Records that the create of `id` is about to make the volume `volume`; the row
+    /// goes with the create's intent.
+    pub fn intend_volume(&self, id: &str, volume: &str) -> Result<(), RecordError> {
+        let tx = self.db.begin_write().map_err(err)?;
+        tx.open_table(CREATING_VOLUMES)
+            .map_err(err)?
+            .insert(volume_key(id, volume).as_str(), crate::now_nanos())
+            .map_err(err)?;
+        tx.commit().map_err(err)
+    }
+
     /// Ends a create that failed and was cleaned up.
     pub fn abandon(&self, id: &str) -> Result<(), RecordError> {
         let tx = self.db.begin_write().map_err(err)?;
@@ -102,17 +131,39 @@ impl Records {
             .map_err(err)?
             .remove(id)
             .map_err(err)?;
+        forget_volume_intents(&tx, id)?;
         tx.commit().map_err(err)
     }
 
     /// Creates begun and never finished: after a crash, what they made has no record.
     pub fn intents(&self) -> Result<Vec<String>, RecordError> {
+        let mut out: Vec<String> = self
+            .volume_intents()?
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
         let tx = self.db.begin_read().map_err(err)?;
         let table = tx.open_table(CREATING).map_err(err)?;
-        let mut out = Vec::new();
         for row in table.iter().map_err(err)? {
             let (k, _) = row.map_err(err)?;
             out.push(k.value().to_owned());
+        }
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
+
+    /// (container ID, volume name) of every volume a create under way made or was about
+    /// to make.
+    pub fn volume_intents(&self) -> Result<Vec<(String, String)>, RecordError> {
+        let tx = self.db.begin_read().map_err(err)?;
+        let table = tx.open_table(CREATING_VOLUMES).map_err(err)?;
+        let mut out = Vec::new();
+        for row in table.iter().map_err(err)? {
+            let (k, _) = row.map_err(err)?;
+            if let Some((id, volume)) = k.value().split_once(' ') {
+                out.push((id.to_owned(), volume.to_owned()));
+            }
         }
         Ok(out)
     }
@@ -137,6 +188,7 @@ impl Records {
                 .map_err(err)?
                 .remove(record.id.as_str())
                 .map_err(err)?;
+            forget_volume_intents(&tx, &record.id)?;
         }
         tx.commit().map_err(err)
     }

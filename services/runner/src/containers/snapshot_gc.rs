@@ -1,7 +1,8 @@
 //! Removing unpacked layers nothing needs any more. A snapshot stays while an image the
 //! image store holds has its chain (it makes the next run of that image fast) or a
 //! container of this host, created or being created, is built on it; everything else is
-//! removed when an image is deleted and when the runner starts.
+//! removed when the runner starts, when an image is deleted, and when a container whose
+//! image is already gone is removed (`docker rmi -f IMAGE`, then `docker rm`).
 //!
 //! It must never remove a snapshot a container stands on: the set in use is read under
 //! the snapshots' gate, which creates hold until their record is saved.
@@ -15,6 +16,7 @@ use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
 
 use super::Containers;
+use super::record::Record;
 use crate::snapshots::chain_ids;
 
 impl Containers {
@@ -75,8 +77,33 @@ impl Containers {
         }
     }
 
-    /// Sweeps once now and again after every image deletion, until `stop`. Deletions
-    /// that arrive during a sweep make one more sweep, not one each.
+    /// After `removed` is gone: when its image is gone too, the snapshots only it held
+    /// are unused now, so ask for a sweep. Other removals leave every snapshot in use
+    /// (the image keeps its chains), and cost no sweep. The remove does not wait for
+    /// the check.
+    pub fn collect_after_remove(self: &Arc<Self>, removed: &Record) {
+        if removed.image_id.is_empty() {
+            return;
+        }
+        let this = self.clone();
+        let image_id = removed.image_id.clone();
+        tokio::spawn(async move {
+            let mut store = this.image_store.clone();
+            let found = store
+                .inspect_image(InspectImageRequest {
+                    reference: image_id,
+                    platform: None,
+                })
+                .await;
+            if found.is_err_and(|s| s.code() == tonic::Code::NotFound) {
+                this.snapshots.want_sweep();
+            }
+        });
+    }
+
+    /// Sweeps once now and again after every image deletion and every
+    /// [`Containers::collect_after_remove`] that asks, until `stop`. Asks that arrive
+    /// during a sweep make one more sweep, not one each.
     pub async fn start_snapshot_gc(
         self: &Arc<Self>,
         stop: CancellationToken,
@@ -85,27 +112,26 @@ impl Containers {
             .bus
             .subscribe(&subjects::event("image", "delete"))
             .await?;
-        let wake = Arc::new(tokio::sync::Notify::new());
         let this = self.clone();
-        let waker = wake.clone();
+        let waker = self.clone();
         let stop2 = stop.clone();
         tokio::spawn(async move {
             loop {
                 tokio::select! {
                     _ = stop2.cancelled() => return,
                     m = deleted.next() => match m {
-                        Some(_) => waker.notify_one(),
+                        Some(_) => waker.snapshots.want_sweep(),
                         None => return,
                     },
                 }
             }
         });
-        wake.notify_one();
+        self.snapshots.want_sweep();
         tokio::spawn(async move {
             loop {
                 tokio::select! {
                     _ = stop.cancelled() => return,
-                    _ = wake.notified() => this.sweep_snapshots().await,
+                    _ = this.snapshots.sweep_wanted() => this.sweep_snapshots().await,
                 }
             }
         });

@@ -1,8 +1,10 @@
 //! What a runner that crashed mid-create left behind: processes, an overlay mount,
-//! cgroups and directories of a container that never got its record. Creates write an
-//! intent before the runtime makes anything, and the record replaces it once the
-//! create is done; at start, before anything is served or re-adopted, whatever has an
-//! intent or a state directory but no record is removed.
+//! cgroups, directories and volumes of a container that never got its record. Creates
+//! note each volume they make before making it and write an intent before the runtime
+//! makes anything, and the record replaces both once the create is done; at start,
+//! before anything is served or re-adopted, whatever has an intent or a state directory
+//! but no record is removed, with the volumes it made that no recorded container uses
+//! (as a failed create's own cleanup would have removed them).
 //!
 //! It must never touch a container that has a record: those are re-adopted.
 
@@ -23,6 +25,7 @@ impl Containers {
                 .into_iter()
                 .map(|r| r.id)
                 .collect();
+            let volume_intents = this.records.volume_intents().unwrap_or_default();
             let mut unrecorded: BTreeSet<String> = this.records.intents().unwrap_or_default().into_iter().collect();
             unrecorded.extend(this.runtime.list().unwrap_or_default());
             if let Ok(dirs) = std::fs::read_dir(&this.root) {
@@ -43,6 +46,17 @@ impl Containers {
                 }
                 let _ = this.records.abandon(&id);
                 swept += 1;
+            }
+            let users = this.volume_users()?;
+            for (id, volume) in volume_intents {
+                if recorded.contains(&id) || users.contains_key(&volume) {
+                    continue;
+                }
+                match this.volumes.remove(&volume) {
+                    Ok(()) => tracing::warn!(container = %id, %volume, "removed a volume an unfinished create made"),
+                    Err(crate::volumes::VolumeError::NotFound(_)) => {}
+                    Err(e) => tracing::warn!(container = %id, %volume, error = %e, "removing a volume an unfinished create made"),
+                }
             }
             Ok(swept)
         })

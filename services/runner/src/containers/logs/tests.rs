@@ -134,16 +134,21 @@ fn daemon_log_opts_fill_in_what_the_container_does_not_set() {
         .unwrap()
     };
     let c = cfg(None);
-    assert_eq!((c.max_size, c.max_file), (10 << 20, 3));
+    // json-file's max-size is decimal, as go-units' FromHumanSize reads it.
+    assert_eq!((c.max_size, c.max_file), (10_000_000, 3));
     let own = berth_proto::v1::LogConfig {
         r#type: "json-file".into(),
         config: [("max-file".to_owned(), "5".to_owned())].into(),
     };
     let c = cfg(Some(own));
-    assert_eq!((c.max_size, c.max_file), (10 << 20, 5));
+    assert_eq!((c.max_size, c.max_file), (10_000_000, 5));
     assert!(parse_log_opts(&["max-size".into()]).is_err());
     assert!(parse_log_opts(&["compress=true".into()]).is_err());
     assert!(parse_log_opts(&["nonsense=1".into()]).is_err());
+    let e = parse_log_opts(&["max-size=0".into()]).unwrap_err();
+    assert_eq!(e, "invalid log options: max-size must be a positive number");
+    let e = parse_log_opts(&["max-file=0".into()]).unwrap_err();
+    assert_eq!(e, "invalid log options: max-file cannot be less than 1");
 }
 
 #[test]
