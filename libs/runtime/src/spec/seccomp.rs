@@ -300,15 +300,20 @@ mod tests {
             .collect()
     }
 
-    #[test]
-    fn default_denies_with_eperm_and_allows_the_basics() {
-        let caps = crate::spec::capabilities::effective_set(
+    /// The default capabilities plus `add`, on a kernel that knows capabilities 0-40.
+    fn caps_adding(add: &[String]) -> std::collections::BTreeSet<String> {
+        crate::spec::capabilities::effective_set(
             false,
-            &[],
+            add,
             &[],
             crate::spec::capabilities::up_to(40),
         )
-        .unwrap();
+        .unwrap()
+    }
+
+    #[test]
+    fn default_denies_with_eperm_and_allows_the_basics() {
+        let caps = caps_adding(&[]);
         let p = default_profile(&caps).unwrap();
         assert_eq!(p.default_action(), LinuxSeccompAction::ScmpActErrno);
         assert_eq!(p.default_errno_ret(), Some(EPERM));
@@ -345,26 +350,14 @@ mod tests {
 
     #[test]
     fn sys_admin_unlocks_mount_and_free_clone() {
-        let caps = crate::spec::capabilities::effective_set(
-            false,
-            &["SYS_ADMIN".into()],
-            &[],
-            crate::spec::capabilities::up_to(40),
-        )
-        .unwrap();
+        let caps = caps_adding(&["SYS_ADMIN".into()]);
         let a = allowed(&default_profile(&caps).unwrap());
         assert!(a.contains("mount") && a.contains("clone") && a.contains("clone3"));
     }
 
     #[test]
     fn runc_rewrite_swaps_masked_eq_operands() {
-        let caps = crate::spec::capabilities::effective_set(
-            false,
-            &[],
-            &[],
-            crate::spec::capabilities::up_to(40),
-        )
-        .unwrap();
+        let caps = caps_adding(&[]);
         let mut v = serde_json::to_value(default_profile(&caps).unwrap()).unwrap();
         masked_eq_for_runc(&mut v);
         let text = v.to_string();
