@@ -22,6 +22,7 @@ pub struct Berthd {
     extra: Vec<String>,
     env: Vec<(String, String)>,
     cgroups: CgroupView,
+    launcher: Option<PathBuf>,
 }
 
 /// Which cgroup layout berthd sees.
@@ -201,12 +202,17 @@ impl Berthd {
     /// `busybox:latest`: what most container tests begin with.
     pub fn with_busybox() -> Self {
         let berthd = Self::start();
-        let image = crate::busybox_archive(berthd.dir(), "busybox:latest");
+        berthd.load_busybox();
+        berthd
+    }
+
+    /// Loads the busybox image (Debian's busybox-static) as `busybox:latest`.
+    pub fn load_busybox(&self) {
+        let image = crate::busybox_archive(self.dir(), "busybox:latest");
         crate::docker_ok(
-            &berthd.docker_host(),
+            &self.docker_host(),
             &["load", "-i", &image.path.display().to_string()],
         );
-        berthd
     }
 
     /// Like [`Berthd::start`], with extra flags.
@@ -225,7 +231,31 @@ impl Berthd {
         Self::start_full(CgroupView::Host, extra, env)
     }
 
+    /// Like [`Berthd::start`], but started by `launcher`, a program that ends by exec'ing
+    /// berthd with the arguments it was given (the README's `scripts/start`), instead of
+    /// the binary this test run built. `ready_within` covers whatever the launcher does
+    /// first, such as building berth.
+    pub fn start_through(launcher: &Path, env: &[(&str, &str)], ready_within: Duration) -> Self {
+        Self::start_full_by(
+            CgroupView::Host,
+            &[],
+            env,
+            Some(launcher.to_path_buf()),
+            ready_within,
+        )
+    }
+
     fn start_full(cgroups: CgroupView, extra: &[&str], env: &[(&str, &str)]) -> Self {
+        Self::start_full_by(cgroups, extra, env, None, START_TIMEOUT)
+    }
+
+    fn start_full_by(
+        cgroups: CgroupView,
+        extra: &[&str],
+        env: &[(&str, &str)],
+        launcher: Option<PathBuf>,
+        ready_within: Duration,
+    ) -> Self {
         let dir = tempfile::Builder::new()
             .prefix("berthd-")
             .tempdir()
@@ -257,7 +287,14 @@ impl Berthd {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        let process = spawn_berthd(dir.path(), &cgroup_parent, &all, &env, cgroups);
+        let program = launcher.clone().unwrap_or_else(|| binary("berthd"));
+        let launch = Launch {
+            program: &program,
+            through_launcher: launcher.is_some(),
+            cgroups,
+            ready_within,
+        };
+        let process = spawn_berthd(&launch, dir.path(), &cgroup_parent, &all, &env);
         Berthd {
             process,
             dir,
@@ -267,6 +304,7 @@ impl Berthd {
             extra: all,
             env,
             cgroups,
+            launcher,
         }
     }
 
@@ -282,12 +320,19 @@ impl Berthd {
         self.process
             .signal_and_wait(nix::sys::signal::Signal::SIGKILL, Duration::from_secs(10));
         while_down();
+        let program = self.launcher.clone().unwrap_or_else(|| binary("berthd"));
+        let launch = Launch {
+            program: &program,
+            through_launcher: self.launcher.is_some(),
+            cgroups: self.cgroups,
+            ready_within: START_TIMEOUT,
+        };
         self.process = spawn_berthd(
+            &launch,
             self.dir.path(),
             &self.cgroup_parent,
             &self.extra,
             &self.env,
-            self.cgroups,
         );
     }
 
@@ -340,25 +385,44 @@ impl Berthd {
     }
 }
 
+/// What starts berthd, and how long it may take to be ready.
+struct Launch<'a> {
+    program: &'a Path,
+    /// `program` is not berthd but something that runs it (see [`Berthd::start_through`]).
+    through_launcher: bool,
+    cgroups: CgroupView,
+    ready_within: Duration,
+}
+
 fn spawn_berthd(
+    launch: &Launch<'_>,
     dir: &Path,
     cgroup_parent: &str,
     extra: &[String],
     env: &[(String, String)],
-    cgroups: CgroupView,
 ) -> ChildGuard {
-    let mut cmd = match cgroups {
-        CgroupView::Host => Command::new(binary("berthd")),
+    let mut cmd = match launch.cgroups {
+        CgroupView::Host => Command::new(launch.program),
         CgroupView::UnifiedOnly => {
             // The shell mounts the unified hierarchy over /sys/fs/cgroup in the new mount
             // namespace, then becomes berthd, so the guard's pid is berthd's.
             let mut cmd = Command::new(crate::require_tool("unshare", "util-linux"));
             cmd.args(["--mount", "--propagation", "private", "sh", "-c"])
                 .arg(r#"mount -t cgroup2 none /sys/fs/cgroup && exec "$0" "$@""#)
-                .arg(binary("berthd"));
+                .arg(launch.program);
             cmd
         }
     };
+    if launch.through_launcher {
+        // A launcher may run cargo: it must not inherit what `cargo test` set for the
+        // test itself (CARGO_MANIFEST_DIR, CARGO_PKG_*, ...), only where cargo lives.
+        for (key, _) in std::env::vars_os() {
+            let key = key.to_string_lossy();
+            if key.starts_with("CARGO_") && key != "CARGO_HOME" {
+                cmd.env_remove(key.as_ref());
+            }
+        }
+    }
     cmd.arg("--data-root")
         .arg(dir.join("root"))
         .arg("-H")
@@ -367,7 +431,7 @@ fn spawn_berthd(
         .arg(cgroup_parent)
         .args(extra)
         .envs(env.iter().map(|(k, v)| (k, v)));
-    spawn_until("berthd", cmd, "berthd is ready").0
+    spawn_until("berthd", cmd, "berthd is ready", launch.ready_within).0
 }
 
 /// One berth service binary, started alone with `args`; returns once it logs `ready_marker`,
@@ -388,10 +452,15 @@ pub fn spawn_service_with_env(
     cmd.args(args)
         .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
         .envs(env.iter().copied());
-    spawn_until(name, cmd, ready_marker)
+    spawn_until(name, cmd, ready_marker, START_TIMEOUT)
 }
 
-fn spawn_until(name: &str, mut cmd: Command, marker: &str) -> (ChildGuard, String) {
+fn spawn_until(
+    name: &str,
+    mut cmd: Command,
+    marker: &str,
+    timeout: Duration,
+) -> (ChildGuard, String) {
     let mut child = cmd
         .env_remove("RUST_LOG")
         .stdin(Stdio::null())
@@ -401,7 +470,7 @@ fn spawn_until(name: &str, mut cmd: Command, marker: &str) -> (ChildGuard, Strin
         .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
     let stderr = child.stderr.take().expect("piped stderr");
     let guard = ChildGuard::new(name, child);
-    let line = wait_for_line(name, stderr, marker, START_TIMEOUT)
+    let line = wait_for_line(name, stderr, marker, timeout)
         .unwrap_or_else(|e| panic!("{name} did not become ready: {e}"));
     (guard, line)
 }
