@@ -107,9 +107,10 @@ impl ContainerState {
 }
 
 fn valid_id(id: &str) -> bool {
+    // A leading dot is the runtime's own (the seccomp cache, `.seccomp`), and covers `.`
+    // and `..`.
     !id.is_empty()
-        && id != "."
-        && id != ".."
+        && !id.starts_with('.')
         && id
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "_+-.".contains(c))

@@ -128,13 +128,16 @@ pub(super) fn run(
     let process_path = state_dir.join(format!(".exec-{}.json", std::process::id()));
     state::write_json(&process_path, &process, state::Sync::Volatile)?;
 
+    let profile = container.linux().as_ref().and_then(|l| l.seccomp().clone());
+    // The container's create compiled and stored this profile: load that program. No
+    // capture here, as the filter is loaded by the executor, after libcontainer returns.
+    let _held =
+        super::seccomp_cache::prepare(super::runtime_root(state_dir), profile.as_ref(), false);
     let lc_root = state_dir.join(files::LIBCONTAINER_ROOT);
     let mut builder = ContainerBuilder::new(id, SyscallType::default())
         .with_root_path(&lc_root)
         .map_err(|e| Error::container("opening the container state", e))?
-        .with_executor(SeccompExecutor {
-            profile: container.linux().as_ref().and_then(|l| l.seccomp().clone()),
-        });
+        .with_executor(SeccompExecutor { profile });
     builder = match console {
         Some(path) => builder.with_console_socket(Some(path)),
         None => {

@@ -15,6 +15,7 @@
 
 mod exec;
 pub mod sealed_exe;
+pub mod seccomp_cache;
 
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
@@ -126,6 +127,11 @@ fn inherited_stdio() -> [OwnedFd; 3] {
     })
 }
 
+/// The runtime root: a container's state directory is `<root>/<id>`.
+fn runtime_root(state_dir: &Path) -> &Path {
+    state_dir.parent().unwrap_or(state_dir)
+}
+
 fn monitor_config(state_dir: &Path) -> Result<MonitorConfig> {
     crate::state::read_json(&state_dir.join(files::MONITOR_SPEC))?.ok_or_else(|| {
         Error::InvalidConfig(format!(
@@ -154,12 +160,21 @@ fn create(args: &Args, control: &mut UnixStream) -> Result<()> {
                 .with_stderr(stderr)
         }
     };
+    let spec: Option<oci_spec::runtime::Spec> =
+        crate::state::read_json(&args.state_dir.join(files::SPEC))?;
+    let profile = spec
+        .as_ref()
+        .and_then(|s| s.linux().as_ref())
+        .and_then(|l| l.seccomp().as_ref());
+    let held = seccomp_cache::prepare(runtime_root(&args.state_dir), profile, true);
     let mut container = builder
         .as_init(&args.state_dir)
         .with_systemd(false)
         .with_detach(true)
         .build()
         .map_err(|e| Error::container("creating the container", e))?;
+    // The init has loaded its filter before libcontainer's build returns.
+    seccomp_cache::finish(held);
     let pid = container.pid().map(|p| p.as_raw()).unwrap_or(0);
     protocol::answer(
         control,
