@@ -5,8 +5,8 @@
 use berth_oci::Digest;
 use berth_proto::v1::ResolveRequest;
 use berth_proto::v1::image_store_client::ImageStoreClient;
-use berth_runner::rootfs::ContainerFs;
-use berth_runner::snapshots::{Snapshots, chain_ids};
+use berth_snapshots::ContainerFs;
+use berth_snapshots::{Snapshots, chain_ids};
 use berth_testkit::{Berthd, busybox_archive, docker, printed};
 
 /// Unmounts even when the test fails, so no mount outlives it.

@@ -5,11 +5,9 @@
 //! data root. It never stores image content; layers come from the image store.
 
 pub mod containers;
-mod disk_usage;
 mod heartbeat;
 mod host;
 mod networks;
-pub mod rootfs;
 mod service;
 mod service_attach;
 mod service_containers;
@@ -17,7 +15,6 @@ mod service_exec;
 mod service_networks;
 mod service_observe;
 mod service_volumes;
-pub mod snapshots;
 mod stdio;
 pub mod volumes;
 
@@ -264,9 +261,9 @@ fn open_containers(
         berth_runtime::Runtime::new(root.join("runtime"), config.host.cgroup_parent.clone())
             .map_err(|e| state_err(&e))?;
     runtime.check_helpers().map_err(RunnerError::Helpers)?;
-    let snapshots = snapshots::Snapshots::open(
+    let snapshots = berth_snapshots::Snapshots::open(
         &root.join("snapshots"),
-        snapshots::UnpackCap {
+        berth_snapshots::UnpackCap {
             max_expansion: config.host.layer_max_expansion,
             floor: config.host.layer_unpack_floor,
         },

@@ -21,8 +21,8 @@ use berth_rpc::TracedChannel;
 use berth_runtime::Runtime;
 use tonic::Status;
 
-use crate::rootfs::ContainerFs;
-use crate::snapshots::Snapshots;
+use berth_snapshots::ContainerFs;
+use berth_snapshots::Snapshots;
 use record::{Record, Records};
 
 pub use create::valid_name;

@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::Containers;
 use super::record::Record;
-use crate::snapshots::chain_ids;
+use berth_snapshots::chain_ids;
 
 impl Containers {
     /// The chain IDs (hex) of every image in the image store; `None` when the store

@@ -187,7 +187,7 @@ impl Volumes {
 
     /// Bytes the volume's files take, for prune's report; unreadable parts count as 0.
     pub fn size(&self, name: &str) -> u64 {
-        crate::disk_usage::tree_bytes(&self.data_path(name))
+        berth_snapshots::tree_bytes(&self.data_path(name))
     }
 }
 

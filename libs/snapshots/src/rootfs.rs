@@ -24,7 +24,7 @@ impl ContainerFs {
         self.dir.join("upper")
     }
 
-    /// Mounts the overlay; `lowers` bottom layer first, as [`crate::snapshots`] returns
+    /// Mounts the overlay; `lowers` bottom layer first, as [`crate::Snapshots`] returns
     /// them. Mounting an already mounted root is a no-op, so a restarted runner can call
     /// this for every container it finds.
     pub fn mount(&self, lowers: &[PathBuf]) -> std::io::Result<()> {
@@ -80,7 +80,7 @@ impl ContainerFs {
 
     /// Bytes the container wrote (its upper directory), as Docker's `SizeRw`.
     pub fn written_bytes(&self) -> u64 {
-        crate::disk_usage::tree_bytes(&self.upper())
+        crate::tree_bytes(&self.upper())
     }
 
     /// Unmounts and deletes everything the container wrote.
