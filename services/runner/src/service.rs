@@ -1,5 +1,5 @@
-//! The runner's gRPC service. So far: host facts; the container lifecycle comes with the
-//! runtime work and answers UNIMPLEMENTED until then.
+//! The runner's gRPC service: each RPC is forwarded to the module that owns its subject
+//! (containers, exec, attach, observation, networks, volumes, host facts).
 
 use std::path::PathBuf;
 
