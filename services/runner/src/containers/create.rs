@@ -4,7 +4,6 @@ use std::sync::Arc;
 
 use berth_proto::v1::{ContainerSpec, InspectImageRequest, ResolveRequest};
 use berth_runtime::{ContainerConfig, Resources};
-use serde_json::Value;
 use tonic::Status;
 
 use super::record::Record;
@@ -16,14 +15,6 @@ pub fn valid_name(name: &str) -> bool {
     chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
         && name.len() >= 2
         && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
-}
-
-fn strings(v: &Value) -> Option<Vec<String>> {
-    v.as_array().map(|a| {
-        a.iter()
-            .filter_map(|s| s.as_str().map(str::to_owned))
-            .collect()
-    })
 }
 
 /// Image env first, then the request's, a later `KEY=` replacing an earlier one.
@@ -64,35 +55,43 @@ impl Containers {
             })
             .await?
             .into_inner();
+        // By the ID the name resolved to, not the name again: a tag moved meanwhile must
+        // not mix two images' config and layers.
+        let image_id = image
+            .image_id
+            .as_ref()
+            .map(|d| d.value.clone())
+            .ok_or_else(|| Status::internal("the image store resolved no image ID"))?;
         let inspected = store
             .inspect_image(InspectImageRequest {
-                reference: spec.image.clone(),
+                reference: image_id,
                 platform: None,
             })
             .await?
             .into_inner();
-        let config: Value = serde_json::from_slice(&inspected.config_json)
-            .map_err(|e| Status::internal(format!("the image config is not JSON: {e}")))?;
-        let c = &config["config"];
-        let diff_ids: Vec<berth_oci::Digest> = strings(&config["rootfs"]["diff_ids"])
-            .unwrap_or_default()
+        let config = berth_oci::config::parse_config(&inspected.config_json)
+            .map_err(|e| Status::internal(format!("the image config: {e}")))?;
+        let diff_ids: Vec<berth_oci::Digest> = config
+            .rootfs()
+            .diff_ids()
             .iter()
             .map(|d| d.parse())
             .collect::<Result<_, _>>()
             .map_err(|e| {
                 Status::invalid_argument(format!("the image config has a bad diff ID: {e}"))
             })?;
+        let c = config.config().clone().unwrap_or_default();
 
         // Docker: a new entrypoint drops the image's command; otherwise each part comes
         // from the request when given, else from the image.
         let entrypoint = match &spec.entrypoint {
             Some(e) => e.values.clone(),
-            None => strings(&c["Entrypoint"]).unwrap_or_default(),
+            None => c.entrypoint().clone().unwrap_or_default(),
         };
         let cmd = match (&spec.cmd, &spec.entrypoint) {
             (Some(cmd), _) => cmd.values.clone(),
             (None, Some(_)) => Vec::new(),
-            (None, None) => strings(&c["Cmd"]).unwrap_or_default(),
+            (None, None) => c.cmd().clone().unwrap_or_default(),
         };
         let args: Vec<String> = entrypoint.into_iter().chain(cmd).collect();
         if args.is_empty() {
@@ -104,17 +103,9 @@ impl Containers {
         let plan = self.networks.plan(&host.network_mode, &spec.endpoints)?;
         let bridged = plan.bridged;
         let mut exposed: Vec<String> = spec.exposed_ports.clone();
-        exposed.extend(
-            c["ExposedPorts"]
-                .as_object()
-                .map(|o| o.keys().cloned().collect::<Vec<_>>())
-                .unwrap_or_default(),
-        );
+        exposed.extend(c.exposed_ports().clone().unwrap_or_default());
         let publish = port_specs(&host, &exposed)?;
-        let image_volumes: Vec<String> = c["Volumes"]
-            .as_object()
-            .map(|o| o.keys().cloned().collect())
-            .unwrap_or_default();
+        let image_volumes: Vec<String> = c.volumes().clone().unwrap_or_default();
         let planned_mounts = super::mounts::plan(&host, &spec.volumes, &image_volumes)?;
         if !publish.is_empty() && !bridged {
             return Err(Status::invalid_argument(
@@ -122,12 +113,12 @@ impl Containers {
             ));
         }
         let working_dir = if spec.working_dir.is_empty() {
-            c["WorkingDir"].as_str().unwrap_or("").to_owned()
+            c.working_dir().clone().unwrap_or_default()
         } else {
             spec.working_dir.clone()
         };
         let user = if spec.user.is_empty() {
-            c["User"].as_str().unwrap_or("").to_owned()
+            c.user().clone().unwrap_or_default()
         } else {
             spec.user.clone()
         };
@@ -142,7 +133,7 @@ impl Containers {
         let log_path = self.root.join(&id).join("container-json.log");
         let mut runtime_config = ContainerConfig {
             args: args.clone(),
-            env: merge_env(strings(&c["Env"]).unwrap_or_default(), &spec.env),
+            env: merge_env(c.env().clone().unwrap_or_default(), &spec.env),
             working_dir,
             user,
             group_add: host.group_add.clone(),
