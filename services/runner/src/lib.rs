@@ -16,6 +16,7 @@ mod service_networks;
 mod service_observe;
 mod service_volumes;
 mod stdio;
+mod table;
 pub mod volumes;
 
 use std::collections::HashMap;

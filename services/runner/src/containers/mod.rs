@@ -97,7 +97,10 @@ impl Containers {
     pub fn find(&self, text: &str) -> Result<Record, Status> {
         self.records
             .find(text)
-            .map_err(|e| Status::invalid_argument(e.to_string()))?
+            .map_err(|e| match e {
+                record::RecordError::Ambiguous(_) => Status::invalid_argument(e.to_string()),
+                other => Status::internal(other.to_string()),
+            })?
             .ok_or_else(|| Status::not_found(format!("No such container: {text}")))
     }
 

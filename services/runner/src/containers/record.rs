@@ -5,11 +5,13 @@
 use std::path::{Path, PathBuf};
 
 use prost::Message as _;
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
 
+use crate::table::{JsonTable, TableError};
+
 /// Container ID -> [`Record`] as JSON.
-const RECORDS: TableDefinition<&str, &[u8]> = TableDefinition::new("containers");
+const RECORDS: &str = "containers";
 /// Container ID -> the create request's `ContainerSpec`, protobuf-encoded, kept as the
 /// client sent it (inspect shows it back).
 const SPECS: TableDefinition<&str, &[u8]> = TableDefinition::new("specs");
@@ -27,12 +29,16 @@ fn volume_key(id: &str, volume: &str) -> String {
 }
 
 /// Removes `id`'s rows from [`CREATING_VOLUMES`].
-fn forget_volume_intents(tx: &redb::WriteTransaction, id: &str) -> Result<(), RecordError> {
+fn forget_volume_intents(
+    table: &JsonTable<Record>,
+    tx: &redb::WriteTransaction,
+    id: &str,
+) -> Result<(), TableError> {
     let prefix = volume_key(id, "");
     tx.open_table(CREATING_VOLUMES)
-        .map_err(err)?
+        .map_err(|e| table.error(e))?
         .retain(|k, _| !k.starts_with(&prefix))
-        .map_err(err)
+        .map_err(|e| table.error(e))
 }
 
 /// One container.
@@ -77,62 +83,72 @@ pub struct Record {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("container metadata: {0}")]
-pub struct RecordError(String);
-
-fn err(e: impl std::fmt::Display) -> RecordError {
-    RecordError(e.to_string())
+pub enum RecordError {
+    #[error(transparent)]
+    Table(#[from] TableError),
+    #[error("multiple containers found with provided prefix: {0}")]
+    Ambiguous(String),
+    #[error("container metadata: the create request of {id} does not decode: {source}")]
+    Spec {
+        id: String,
+        #[source]
+        source: prost::DecodeError,
+    },
 }
 
-/// The container table.
+/// The container table, with the tables that share its transactions: the create
+/// requests and the creates under way.
 #[derive(Debug)]
 pub struct Records {
-    db: Database,
+    table: JsonTable<Record>,
 }
 
 impl Records {
     pub fn open(path: &Path) -> Result<Self, RecordError> {
-        let db = Database::create(path).map_err(err)?;
-        let tx = db.begin_write().map_err(err)?;
-        tx.open_table(RECORDS).map_err(err)?;
-        tx.open_table(SPECS).map_err(err)?;
-        tx.open_table(CREATING).map_err(err)?;
-        tx.open_table(CREATING_VOLUMES).map_err(err)?;
-        tx.commit().map_err(err)?;
-        Ok(Records { db })
+        let table = JsonTable::open(path, RECORDS, "container metadata", |tx| {
+            tx.open_table(SPECS)?;
+            tx.open_table(CREATING)?;
+            tx.open_table(CREATING_VOLUMES)?;
+            Ok(())
+        })?;
+        Ok(Records { table })
+    }
+
+    fn error(&self, e: impl Into<redb::Error>) -> RecordError {
+        self.table.error(e).into()
     }
 
     /// Records that a create of `id` begins; [`Records::put`] or [`Records::abandon`]
     /// ends it.
     pub fn intend(&self, id: &str) -> Result<(), RecordError> {
-        let tx = self.db.begin_write().map_err(err)?;
+        let tx = self.table.begin_write()?;
         tx.open_table(CREATING)
-            .map_err(err)?
+            .map_err(|e| self.error(e))?
             .insert(id, crate::now_nanos())
-            .map_err(err)?;
-        tx.commit().map_err(err)
+            .map_err(|e| self.error(e))?;
+        Ok(self.table.commit(tx)?)
     }
 
     /// Records that the create of `id` is about to make the volume `volume`; the row
     /// goes with the create's intent.
     pub fn intend_volume(&self, id: &str, volume: &str) -> Result<(), RecordError> {
-        let tx = self.db.begin_write().map_err(err)?;
+        let tx = self.table.begin_write()?;
         tx.open_table(CREATING_VOLUMES)
-            .map_err(err)?
+            .map_err(|e| self.error(e))?
             .insert(volume_key(id, volume).as_str(), crate::now_nanos())
-            .map_err(err)?;
-        tx.commit().map_err(err)
+            .map_err(|e| self.error(e))?;
+        Ok(self.table.commit(tx)?)
     }
 
     /// Ends a create that failed and was cleaned up.
     pub fn abandon(&self, id: &str) -> Result<(), RecordError> {
-        let tx = self.db.begin_write().map_err(err)?;
+        let tx = self.table.begin_write()?;
         tx.open_table(CREATING)
-            .map_err(err)?
+            .map_err(|e| self.error(e))?
             .remove(id)
-            .map_err(err)?;
-        forget_volume_intents(&tx, id)?;
-        tx.commit().map_err(err)
+            .map_err(|e| self.error(e))?;
+        forget_volume_intents(&self.table, &tx, id)?;
+        Ok(self.table.commit(tx)?)
     }
 
     /// Creates begun and never finished: after a crash, what they made has no record.
@@ -142,10 +158,10 @@ impl Records {
             .into_iter()
             .map(|(id, _)| id)
             .collect();
-        let tx = self.db.begin_read().map_err(err)?;
-        let table = tx.open_table(CREATING).map_err(err)?;
-        for row in table.iter().map_err(err)? {
-            let (k, _) = row.map_err(err)?;
+        let tx = self.table.begin_read()?;
+        let table = tx.open_table(CREATING).map_err(|e| self.error(e))?;
+        for row in table.iter().map_err(|e| self.error(e))? {
+            let (k, _) = row.map_err(|e| self.error(e))?;
             out.push(k.value().to_owned());
         }
         out.sort();
@@ -156,11 +172,11 @@ impl Records {
     /// (container ID, volume name) of every volume a create under way made or was about
     /// to make.
     pub fn volume_intents(&self) -> Result<Vec<(String, String)>, RecordError> {
-        let tx = self.db.begin_read().map_err(err)?;
-        let table = tx.open_table(CREATING_VOLUMES).map_err(err)?;
+        let tx = self.table.begin_read()?;
+        let table = tx.open_table(CREATING_VOLUMES).map_err(|e| self.error(e))?;
         let mut out = Vec::new();
-        for row in table.iter().map_err(err)? {
-            let (k, _) = row.map_err(err)?;
+        for row in table.iter().map_err(|e| self.error(e))? {
+            let (k, _) = row.map_err(|e| self.error(e))?;
             if let Some((id, volume)) = k.value().split_once(' ') {
                 out.push((id.to_owned(), volume.to_owned()));
             }
@@ -168,63 +184,53 @@ impl Records {
         Ok(out)
     }
 
+    /// Saves the record and the create request it came from; the create is no longer
+    /// under way.
     pub fn put(
         &self,
         record: &Record,
         spec: &berth_proto::v1::ContainerSpec,
     ) -> Result<(), RecordError> {
-        let json = serde_json::to_vec(record).map_err(err)?;
-        let tx = self.db.begin_write().map_err(err)?;
-        {
-            tx.open_table(RECORDS)
-                .map_err(err)?
-                .insert(record.id.as_str(), json.as_slice())
-                .map_err(err)?;
-            tx.open_table(SPECS)
-                .map_err(err)?
-                .insert(record.id.as_str(), spec.encode_to_vec().as_slice())
-                .map_err(err)?;
-            tx.open_table(CREATING)
-                .map_err(err)?
-                .remove(record.id.as_str())
-                .map_err(err)?;
-            forget_volume_intents(&tx, &record.id)?;
-        }
-        tx.commit().map_err(err)
+        let tx = self.table.begin_write()?;
+        self.table.put_in(&tx, &record.id, record)?;
+        tx.open_table(SPECS)
+            .map_err(|e| self.error(e))?
+            .insert(record.id.as_str(), spec.encode_to_vec().as_slice())
+            .map_err(|e| self.error(e))?;
+        tx.open_table(CREATING)
+            .map_err(|e| self.error(e))?
+            .remove(record.id.as_str())
+            .map_err(|e| self.error(e))?;
+        forget_volume_intents(&self.table, &tx, &record.id)?;
+        Ok(self.table.commit(tx)?)
     }
 
     pub fn remove(&self, id: &str) -> Result<(), RecordError> {
-        let tx = self.db.begin_write().map_err(err)?;
-        {
-            tx.open_table(RECORDS)
-                .map_err(err)?
-                .remove(id)
-                .map_err(err)?;
-            tx.open_table(SPECS).map_err(err)?.remove(id).map_err(err)?;
-        }
-        tx.commit().map_err(err)
+        let tx = self.table.begin_write()?;
+        self.table.remove_in(&tx, id)?;
+        tx.open_table(SPECS)
+            .map_err(|e| self.error(e))?
+            .remove(id)
+            .map_err(|e| self.error(e))?;
+        Ok(self.table.commit(tx)?)
     }
 
     pub fn all(&self) -> Result<Vec<Record>, RecordError> {
-        let tx = self.db.begin_read().map_err(err)?;
-        let table = tx.open_table(RECORDS).map_err(err)?;
-        let mut out = Vec::new();
-        for row in table.iter().map_err(err)? {
-            let (_, v) = row.map_err(err)?;
-            out.push(serde_json::from_slice(v.value()).map_err(err)?);
-        }
-        Ok(out)
+        Ok(self.table.all()?)
     }
 
     pub fn spec(&self, id: &str) -> Result<Option<berth_proto::v1::ContainerSpec>, RecordError> {
-        let tx = self.db.begin_read().map_err(err)?;
-        let table = tx.open_table(SPECS).map_err(err)?;
-        match table.get(id).map_err(err)? {
-            Some(v) => Ok(Some(
-                berth_proto::v1::ContainerSpec::decode(v.value()).map_err(err)?,
-            )),
-            None => Ok(None),
-        }
+        let tx = self.table.begin_read()?;
+        let table = tx.open_table(SPECS).map_err(|e| self.error(e))?;
+        let Some(v) = table.get(id).map_err(|e| self.error(e))? else {
+            return Ok(None);
+        };
+        berth_proto::v1::ContainerSpec::decode(v.value())
+            .map(Some)
+            .map_err(|source| RecordError::Spec {
+                id: id.to_owned(),
+                source,
+            })
     }
 
     /// Finds a container by full ID, unique ID prefix or name, as Docker does.
@@ -237,9 +243,7 @@ impl Records {
         let mut by_prefix = all.into_iter().filter(|r| r.id.starts_with(text));
         match (by_prefix.next(), by_prefix.next()) {
             (Some(r), None) => Ok(Some(r)),
-            (Some(_), Some(_)) => Err(RecordError(format!(
-                "multiple containers found with provided prefix: {text}"
-            ))),
+            (Some(_), Some(_)) => Err(RecordError::Ambiguous(text.to_owned())),
             _ => Ok(None),
         }
     }

@@ -227,7 +227,10 @@ impl Networks {
     pub fn find(&self, text: &str) -> Result<NetworkRecord, Status> {
         self.store
             .find(text)
-            .map_err(|e| Status::invalid_argument(e.0))?
+            .map_err(|e| match e {
+                StoreError::Ambiguous { .. } => Status::invalid_argument(e.to_string()),
+                other => Status::internal(other.to_string()),
+            })?
             .ok_or_else(|| Status::not_found(format!("network {text} not found")))
     }
 

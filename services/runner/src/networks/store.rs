@@ -10,11 +10,12 @@ use std::net::Ipv4Addr;
 use std::path::Path;
 
 use berth_network::{BridgeConfig, Ipam, Ipv4Subnet};
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
 
+use crate::table::{JsonTable, TableError};
+
 /// Network ID -> [`NetworkRecord`] as JSON.
-const NETWORKS: TableDefinition<&str, &[u8]> = TableDefinition::new("networks");
+const NETWORKS: &str = "networks";
 
 /// Docker's network drivers berth has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,55 +70,52 @@ impl NetworkRecord {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("network metadata: {0}")]
-pub struct StoreError(pub String);
+pub enum StoreError {
+    #[error(transparent)]
+    Table(#[from] TableError),
+    #[error(
+        "network {text} is ambiguous ({matches} matches found based on ID prefix); use the full ID or the name"
+    )]
+    Ambiguous { text: String, matches: usize },
+    #[error("network {0} has no addresses")]
+    NoAddresses(String),
+}
 
-fn err(e: impl std::fmt::Display) -> StoreError {
-    StoreError(e.to_string())
+/// What failed in [`NetworkStore::with_ipam`]: the table, or the caller's change.
+enum IpamFailure<E> {
+    Table(TableError),
+    Change(E),
+}
+
+impl<E> From<TableError> for IpamFailure<E> {
+    fn from(e: TableError) -> Self {
+        IpamFailure::Table(e)
+    }
 }
 
 /// The network table.
 #[derive(Debug)]
 pub struct NetworkStore {
-    db: Database,
+    table: JsonTable<NetworkRecord>,
 }
 
 impl NetworkStore {
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let db = Database::create(path).map_err(err)?;
-        let tx = db.begin_write().map_err(err)?;
-        tx.open_table(NETWORKS).map_err(err)?;
-        tx.commit().map_err(err)?;
-        Ok(NetworkStore { db })
+        let table = JsonTable::open(path, NETWORKS, "network metadata", |_| Ok(()))?;
+        Ok(NetworkStore { table })
     }
 
     pub fn put(&self, record: &NetworkRecord) -> Result<(), StoreError> {
-        let json = serde_json::to_vec(record).map_err(err)?;
-        let tx = self.db.begin_write().map_err(err)?;
-        tx.open_table(NETWORKS)
-            .map_err(err)?
-            .insert(record.id.as_str(), json.as_slice())
-            .map_err(err)?;
-        tx.commit().map_err(err)
+        Ok(self.table.put(&record.id, record)?)
     }
 
     pub fn remove(&self, id: &str) -> Result<(), StoreError> {
-        let tx = self.db.begin_write().map_err(err)?;
-        tx.open_table(NETWORKS)
-            .map_err(err)?
-            .remove(id)
-            .map_err(err)?;
-        tx.commit().map_err(err)
+        Ok(self.table.remove(id)?)
     }
 
+    /// Every network, oldest first.
     pub fn all(&self) -> Result<Vec<NetworkRecord>, StoreError> {
-        let tx = self.db.begin_read().map_err(err)?;
-        let table = tx.open_table(NETWORKS).map_err(err)?;
-        let mut out: Vec<NetworkRecord> = Vec::new();
-        for row in table.iter().map_err(err)? {
-            let (_, v) = row.map_err(err)?;
-            out.push(serde_json::from_slice(v.value()).map_err(err)?);
-        }
+        let mut out = self.table.all()?;
         out.sort_by_key(|n| n.created);
         Ok(out)
     }
@@ -134,13 +132,10 @@ impl NetworkStore {
         let mut by_prefix = all.into_iter().filter(|n| n.id.starts_with(text));
         match (by_prefix.next(), by_prefix.next()) {
             (Some(n), None) if !text.is_empty() => Ok(Some(n)),
-            (Some(_), Some(_)) => Err(StoreError(format!(
-                "network {text} is ambiguous ({} matches found based on ID prefix); use the full ID or the name",
-                self.all()?
-                    .iter()
-                    .filter(|n| n.id.starts_with(text))
-                    .count()
-            ))),
+            (Some(_), Some(_)) => Err(StoreError::Ambiguous {
+                text: text.to_owned(),
+                matches: 2 + by_prefix.count(),
+            }),
             _ => Ok(None),
         }
     }
@@ -152,24 +147,18 @@ impl NetworkStore {
         id: &str,
         change: impl FnOnce(&mut Ipam) -> Result<T, E>,
     ) -> Result<T, E> {
-        let tx = self.db.begin_write().map_err(err)?;
-        let outcome = {
-            let mut table = tx.open_table(NETWORKS).map_err(err)?;
-            let mut record: NetworkRecord = match table.get(id).map_err(err)? {
-                Some(v) => serde_json::from_slice(v.value()).map_err(err)?,
-                None => return Err(StoreError(format!("network {id} is gone")).into()),
+        let outcome = self.table.update(id, |record| {
+            let Some(ipam) = record.ipam.as_mut() else {
+                return Err(IpamFailure::Change(
+                    StoreError::NoAddresses(record.name.clone()).into(),
+                ));
             };
-            let ipam = record
-                .ipam
-                .as_mut()
-                .ok_or_else(|| StoreError(format!("network {} has no addresses", record.name)))?;
-            let outcome = change(ipam)?;
-            let json = serde_json::to_vec(&record).map_err(err)?;
-            table.insert(id, json.as_slice()).map_err(err)?;
-            outcome
-        };
-        tx.commit().map_err(err)?;
-        Ok(outcome)
+            change(ipam).map_err(IpamFailure::Change)
+        });
+        outcome.map_err(|failure| match failure {
+            IpamFailure::Table(e) => StoreError::Table(e).into(),
+            IpamFailure::Change(e) => e,
+        })
     }
 
     /// Gives `ip` back to the network's address book; a network that is gone has
@@ -216,14 +205,15 @@ mod tests {
 
         let ip = store
             .with_ipam("abc123", |ipam| {
-                ipam.allocate().map_err(|e| StoreError(e.to_string()))
+                ipam.allocate()
+                    .map_err(|_| StoreError::NoAddresses("front".into()))
             })
             .unwrap();
         assert_eq!(ip, Ipv4Addr::new(10, 77, 0, 2));
         // A failed change is not saved.
         let failed: Result<(), StoreError> = store.with_ipam("abc123", |ipam| {
             ipam.allocate().unwrap();
-            Err(StoreError("no".into()))
+            Err(StoreError::NoAddresses("no".into()))
         });
         assert!(failed.is_err());
         let ipam = store.find("front").unwrap().unwrap().ipam.unwrap();

@@ -44,8 +44,8 @@ pub enum VolumeError {
         #[source]
         source: std::io::Error,
     },
-    #[error("volume metadata: {0}")]
-    Store(String),
+    #[error(transparent)]
+    Store(#[from] crate::table::TableError),
 }
 
 /// What `docker volume create` (or a mount that names a missing volume) asks for.

@@ -5,13 +5,13 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
 
 use super::{ANONYMOUS_LABEL, VolumeError};
+use crate::table::JsonTable;
 
 /// Volume name -> [`VolumeRecord`] as JSON.
-const VOLUMES: TableDefinition<&str, &[u8]> = TableDefinition::new("volumes");
+const VOLUMES: &str = "volumes";
 
 /// One volume.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,60 +35,31 @@ impl VolumeRecord {
     }
 }
 
-fn err(e: impl std::fmt::Display) -> VolumeError {
-    VolumeError::Store(e.to_string())
-}
-
+/// The volume table.
 #[derive(Debug)]
 pub struct VolumeStore {
-    db: Database,
+    table: JsonTable<VolumeRecord>,
 }
 
 impl VolumeStore {
     pub fn open(path: &Path) -> Result<Self, VolumeError> {
-        let db = Database::create(path).map_err(err)?;
-        let tx = db.begin_write().map_err(err)?;
-        tx.open_table(VOLUMES).map_err(err)?;
-        tx.commit().map_err(err)?;
-        Ok(VolumeStore { db })
+        let table = JsonTable::open(path, VOLUMES, "volume metadata", |_| Ok(()))?;
+        Ok(VolumeStore { table })
     }
 
     pub fn put(&self, volume: &VolumeRecord) -> Result<(), VolumeError> {
-        let json = serde_json::to_vec(volume).map_err(err)?;
-        let tx = self.db.begin_write().map_err(err)?;
-        tx.open_table(VOLUMES)
-            .map_err(err)?
-            .insert(volume.name.as_str(), json.as_slice())
-            .map_err(err)?;
-        tx.commit().map_err(err)
+        Ok(self.table.put(&volume.name, volume)?)
     }
 
     pub fn remove(&self, name: &str) -> Result<(), VolumeError> {
-        let tx = self.db.begin_write().map_err(err)?;
-        tx.open_table(VOLUMES)
-            .map_err(err)?
-            .remove(name)
-            .map_err(err)?;
-        tx.commit().map_err(err)
+        Ok(self.table.remove(name)?)
     }
 
     pub fn get(&self, name: &str) -> Result<Option<VolumeRecord>, VolumeError> {
-        let tx = self.db.begin_read().map_err(err)?;
-        let table = tx.open_table(VOLUMES).map_err(err)?;
-        let Some(row) = table.get(name).map_err(err)? else {
-            return Ok(None);
-        };
-        serde_json::from_slice(row.value()).map(Some).map_err(err)
+        Ok(self.table.get(name)?)
     }
 
     pub fn all(&self) -> Result<Vec<VolumeRecord>, VolumeError> {
-        let tx = self.db.begin_read().map_err(err)?;
-        let table = tx.open_table(VOLUMES).map_err(err)?;
-        let mut out = Vec::new();
-        for row in table.iter().map_err(err)? {
-            let (_, v) = row.map_err(err)?;
-            out.push(serde_json::from_slice(v.value()).map_err(err)?);
-        }
-        Ok(out)
+        Ok(self.table.all()?)
     }
 }
