@@ -72,9 +72,8 @@ impl Store {
     ) -> Result<(Vec<Removed>, u64), StoreError> {
         let w = self.write.lock().await;
         let tags = self.meta.tags()?;
-        let label_matches = |image: &crate::meta::ImageRecord, l: &str| match l.split_once('=') {
-            Some((k, v)) => image.labels.get(k).is_some_and(|x| x == v),
-            None => image.labels.contains_key(l),
+        let label_matches = |image: &crate::meta::ImageRecord, l: &str| {
+            berth_filters::label_matches(&image.labels, l)
         };
         let mut changes = Changes::default();
         let mut removed = Vec::new();

@@ -97,10 +97,10 @@ impl Store {
                     continue;
                 }
             }
-            let labelled = filters.labels.iter().all(|l| match l.split_once('=') {
-                Some((k, v)) => record.labels.get(k).is_some_and(|x| x == v),
-                None => record.labels.contains_key(l),
-            });
+            let labelled = filters
+                .labels
+                .iter()
+                .all(|l| berth_filters::label_matches(&record.labels, l));
             if !labelled
                 || before.is_some_and(|b| record.created >= b)
                 || since.is_some_and(|s| record.created <= s)

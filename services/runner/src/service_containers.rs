@@ -570,11 +570,8 @@ pub async fn prune(
         })
         .collect::<Result<Vec<_>, _>>()?;
     let (labels, not_labels) = (values("label"), values("label!"));
-    let has = |spec_labels: &std::collections::HashMap<String, String>, l: &str| match l
-        .split_once('=')
-    {
-        Some((k, v)) => spec_labels.get(k).is_some_and(|x| x == v),
-        None => spec_labels.contains_key(l),
+    let has = |spec_labels: &std::collections::HashMap<String, String>, l: &str| {
+        berth_filters::label_matches(spec_labels, l)
     };
     let mut deleted = Vec::new();
     let mut reclaimed = 0;

@@ -27,10 +27,7 @@ fn volume(c: &Containers, v: &VolumeRecord, usage: Option<VolumeUsage>) -> Volum
 
 /// Docker's `label` filter: `key` or `key=value`.
 fn has_label(v: &VolumeRecord, filter: &str) -> bool {
-    match filter.split_once('=') {
-        Some((k, want)) => v.labels.get(k).is_some_and(|x| x == want),
-        None => v.labels.contains_key(filter),
-    }
+    berth_filters::label_matches(&v.labels, filter)
 }
 
 fn values<'a>(filters: &'a HashMap<String, StringList>, name: &str) -> &'a [String] {

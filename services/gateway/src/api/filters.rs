@@ -55,10 +55,9 @@ impl Filters {
     /// ANDs label filters, where it ORs the values of other filters.
     /// `label` looks a label's value up by key.
     pub fn accepts_labels<'a>(&self, label: impl Fn(&str) -> Option<&'a str>) -> bool {
-        self.get("label").iter().all(|l| match l.split_once('=') {
-            Some((k, v)) => label(k) == Some(v),
-            None => label(l).is_some(),
-        })
+        self.get("label")
+            .iter()
+            .all(|l| berth_filters::label_matches_by(l, &label))
     }
 
     /// True when `name` is not set, or when `matches` accepts one of its values.
@@ -69,29 +68,15 @@ impl Filters {
 }
 
 /// Docker's `until` filter of the prune endpoints, as Unix seconds: a timestamp, an
-/// RFC 3339 date, or a duration before now (`10m`, `24h`).
+/// RFC 3339 date, or a Go duration before now (`10m`, `24h`, `1h30m`).
 pub fn until_seconds(v: &str) -> Result<i64, ApiError> {
-    let bad = |why: &str| ApiError::bad_request(format!("invalid until value {v:?}{why}"));
-    if let Ok(secs) = v.split('.').next().unwrap_or(v).parse::<i64>() {
-        return Ok(secs);
-    }
-    if let Ok(t) = time::OffsetDateTime::parse(v, &time::format_description::well_known::Rfc3339) {
-        return Ok(t.unix_timestamp());
-    }
-    let (num, unit) = v.split_at(v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len()));
-    let n: i64 = num.parse().map_err(|_| bad(""))?;
-    let scale = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        _ => return Err(bad(": use a timestamp, a date or a duration like 24h")),
-    };
-    let secs = n.checked_mul(scale).ok_or_else(|| bad(": too far back"))?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
+        .map(|d| d.as_nanos() as i64)
         .unwrap_or(0);
-    Ok(now.saturating_sub(secs))
+    berth_filters::timestamp_nanos(v, now)
+        .map(|nanos| nanos.div_euclid(1_000_000_000))
+        .map_err(|e| ApiError::bad_request(format!("invalid until value: {e}")))
 }
 
 #[cfg(test)]

@@ -53,31 +53,11 @@ fn one_bool(
     }
 }
 
-/// Docker's `until` filter: a Unix timestamp, an RFC 3339 date, or a duration before now
-/// (`10m`, `24h`).
+/// Docker's `until` filter as Unix seconds (see [`berth_filters::timestamp_nanos`]).
 fn until_seconds(v: &str) -> Result<i64, Status> {
-    let now = crate::store::now_nanos() / 1_000_000_000;
-    if let Ok(secs) = v.split('.').next().unwrap_or(v).parse::<i64>() {
-        return Ok(secs);
-    }
-    if let Ok(t) = time::OffsetDateTime::parse(v, &time::format_description::well_known::Rfc3339) {
-        return Ok(t.unix_timestamp());
-    }
-    let (num, unit) = v.split_at(v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len()));
-    let n: i64 = num
-        .parse()
-        .map_err(|_| Status::invalid_argument(format!("invalid until value {v:?}")))?;
-    let secs = match unit {
-        "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        _ => {
-            return Err(Status::invalid_argument(format!(
-                "invalid until value {v:?}: use a timestamp or a duration like 24h"
-            )));
-        }
-    };
-    Ok(now - secs)
+    berth_filters::timestamp_nanos(v, crate::store::now_nanos())
+        .map(|nanos| nanos.div_euclid(1_000_000_000))
+        .map_err(|e| Status::invalid_argument(format!("invalid until value: {e}")))
 }
 
 impl ImageStoreService {

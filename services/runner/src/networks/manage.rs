@@ -339,7 +339,10 @@ impl PruneFilter {
             match name.as_str() {
                 "until" => {
                     for v in &values.values {
-                        out.until = Some(until_nanos(v)?);
+                        out.until = Some(
+                            berth_filters::timestamp_nanos(v, crate::now_nanos())
+                                .map_err(|e| invalid(e.to_string()))?,
+                        );
                     }
                 }
                 "label" => out.labels.extend(values.values.iter().cloned()),
@@ -351,38 +354,10 @@ impl PruneFilter {
     }
 
     fn accepts(&self, n: &NetworkRecord) -> bool {
-        let has = |label: &String| match label.split_once('=') {
-            Some((k, v)) => n.labels.get(k).is_some_and(|x| x == v),
-            None => n.labels.contains_key(label),
-        };
+        let has = |label: &String| berth_filters::label_matches(&n.labels, label);
         self.until.is_none_or(|until| n.created < until)
             && self.labels.iter().all(has)
             && !self.not_labels.iter().any(has)
-    }
-}
-
-/// Docker's `until`: a Unix timestamp, an RFC 3339 time, or a duration before now
-/// (`24h`, `30m`, `10s`).
-fn until_nanos(text: &str) -> Result<i64, Status> {
-    if let Ok(seconds) = text.parse::<f64>() {
-        return Ok((seconds * 1e9) as i64);
-    }
-    if let Ok(t) = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
-    {
-        return Ok(t.unix_timestamp_nanos() as i64);
-    }
-    let unit = match text.chars().last() {
-        Some('h') => 3600.0,
-        Some('m') => 60.0,
-        Some('s') => 1.0,
-        _ => 0.0,
-    };
-    let amount = text[..text.len().saturating_sub(1)].parse::<f64>().ok();
-    match amount {
-        Some(n) if unit > 0.0 => Ok(crate::now_nanos() - (n * unit * 1e9) as i64),
-        _ => Err(invalid(format!(
-            "invalid until filter {text:?}: use a timestamp or a duration such as 24h"
-        ))),
     }
 }
 
@@ -397,13 +372,5 @@ mod tests {
         assert!(!valid_network_name(""));
         assert!(!valid_network_name("-x"));
         assert!(!valid_network_name("a b"));
-    }
-
-    #[test]
-    fn until_takes_timestamps_and_durations() {
-        assert_eq!(until_nanos("10").unwrap(), 10_000_000_000);
-        let hour_ago = until_nanos("1h").unwrap();
-        assert!((crate::now_nanos() - hour_ago - 3_600_000_000_000).abs() < 5_000_000_000);
-        assert!(until_nanos("soon").is_err());
     }
 }
