@@ -8,13 +8,7 @@ pub mod containers;
 mod heartbeat;
 mod host;
 mod networks;
-mod service;
-mod service_attach;
-mod service_containers;
-mod service_exec;
-mod service_networks;
-mod service_observe;
-mod service_volumes;
+mod rpc;
 mod stdio;
 mod table;
 pub mod volumes;
@@ -202,7 +196,7 @@ pub async fn serve(config: Config, shutdown: CancellationToken) -> Result<(), Ru
         shutdown.clone(),
     )
     .await?;
-    let service = RunnerServer::new(service::RunnerService {
+    let service = RunnerServer::new(rpc::RunnerService {
         containers,
         execs: Arc::default(),
         runner_id,

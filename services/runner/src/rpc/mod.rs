@@ -1,14 +1,24 @@
-//! The runner's gRPC service: each RPC is forwarded to the module that owns its subject
-//! (containers, exec, attach, observation, networks, volumes, host facts).
+//! The runner's gRPC surface: the service, whose RPCs each go to the module of their
+//! subject here (containers, exec, attach, observation, networks, volumes), which turns
+//! requests into calls on the domain modules (`containers`, `networks`, `volumes`, host
+//! facts) and their answers into replies. Some domain code still answers
+//! `tonic::Status`; it moves behind typed errors mapped here as it is reworked.
+
+mod attach;
+mod containers;
+mod exec;
+mod networks;
+mod observe;
+mod volumes;
 
 use std::path::PathBuf;
 
 use berth_proto::v1::runner_server::Runner;
 use berth_proto::v1::*;
 
-use crate::service_containers as c;
-use crate::service_networks as n;
-use crate::service_volumes as v;
+use crate::rpc::containers as c;
+use crate::rpc::networks as n;
+use crate::rpc::volumes as v;
 
 type Stream<T> = tonic::codegen::BoxStream<T>;
 use tonic::{Request, Response, Status};
@@ -18,7 +28,7 @@ use crate::host::HostFacts;
 #[derive(Debug)]
 pub struct RunnerService {
     pub containers: std::sync::Arc<crate::containers::Containers>,
-    pub execs: std::sync::Arc<crate::service_exec::Execs>,
+    pub execs: std::sync::Arc<crate::rpc::exec::Execs>,
     pub runner_id: String,
     pub data_root: PathBuf,
     pub facts: HostFacts,
@@ -89,7 +99,7 @@ impl Runner for RunnerService {
         &self,
         r: Request<tonic::Streaming<AttachRequest>>,
     ) -> Result<Response<Stream<AttachResponse>>, Status> {
-        crate::service_attach::attach(&self.containers, r.into_inner()).await
+        crate::rpc::attach::attach(&self.containers, r.into_inner()).await
     }
     async fn pause_container(
         &self,
@@ -111,19 +121,19 @@ impl Runner for RunnerService {
         c::resize(&self.containers, r.into_inner()).await
     }
     async fn top(&self, r: Request<TopRequest>) -> Result<Response<TopResponse>, Status> {
-        crate::service_observe::top(&self.containers, r.into_inner()).await
+        crate::rpc::observe::top(&self.containers, r.into_inner()).await
     }
     async fn stats(
         &self,
         r: Request<StatsRequest>,
     ) -> Result<Response<Stream<StatsSample>>, Status> {
-        crate::service_observe::stats(&self.containers, r.into_inner()).await
+        crate::rpc::observe::stats(&self.containers, r.into_inner()).await
     }
     async fn rename_container(
         &self,
         r: Request<RenameContainerRequest>,
     ) -> Result<Response<RenameContainerResponse>, Status> {
-        crate::service_observe::rename(&self.containers, r.into_inner()).await
+        crate::rpc::observe::rename(&self.containers, r.into_inner()).await
     }
     async fn exec_create(
         &self,
@@ -131,25 +141,25 @@ impl Runner for RunnerService {
     ) -> Result<Response<ExecCreateResponse>, Status> {
         let r = r.into_inner();
         self.containers.adopted(&r.container).await;
-        crate::service_exec::create(&self.containers, &self.execs, r).await
+        crate::rpc::exec::create(&self.containers, &self.execs, r).await
     }
     async fn exec_start(
         &self,
         r: Request<tonic::Streaming<ExecStartRequest>>,
     ) -> Result<Response<Stream<ExecStartResponse>>, Status> {
-        crate::service_exec::start(&self.containers, &self.execs, r.into_inner()).await
+        crate::rpc::exec::start(&self.containers, &self.execs, r.into_inner()).await
     }
     async fn exec_inspect(
         &self,
         r: Request<ExecInspectRequest>,
     ) -> Result<Response<ExecInspectResponse>, Status> {
-        crate::service_exec::inspect(&self.execs, r.into_inner())
+        crate::rpc::exec::inspect(&self.execs, r.into_inner())
     }
     async fn exec_resize(
         &self,
         r: Request<ExecResizeRequest>,
     ) -> Result<Response<ExecResizeResponse>, Status> {
-        crate::service_exec::resize(&self.containers, &self.execs, r.into_inner()).await
+        crate::rpc::exec::resize(&self.containers, &self.execs, r.into_inner()).await
     }
     async fn prune_containers(
         &self,
