@@ -25,6 +25,7 @@ mod inspect;
 mod limits;
 mod path;
 mod sys;
+pub mod tar;
 
 pub use apply::{
     ApplyOptions, ApplyStats, IdMap, Ownership, WhiteoutFormat, apply, apply_to_new_dir,

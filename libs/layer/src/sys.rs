@@ -17,9 +17,9 @@ use std::path::Path;
 
 /// A timestamp for `utimensat`: seconds and nanoseconds since the epoch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub(crate) struct Time {
-    pub(crate) sec: i64,
-    pub(crate) nsec: u32,
+pub struct Time {
+    pub sec: i64,
+    pub nsec: u32,
 }
 
 impl Time {

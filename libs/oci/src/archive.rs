@@ -16,7 +16,6 @@ mod memory;
 mod paths;
 pub mod read;
 mod resolve;
-mod tar_stream;
 pub mod write;
 
 use std::io::Read;

@@ -216,10 +216,12 @@ fn truncated_archives_are_refused() {
     // Cut inside the layer blob, inside a header, and just before the metadata.
     expect(&good[..2500], "truncated");
     expect(&good[..1024 + 100], "truncated");
+    // Cut between two entries: the end-of-archive marker is missing, so the archive is
+    // truncated, not merely without its metadata.
     let mut cut = good.clone();
     let metadata_at = cut.windows(10).position(|w| w == b"index.json").unwrap();
     cut.truncate(metadata_at);
-    expect(&cut, "not an image archive");
+    expect(&cut, "without an end-of-archive marker");
 }
 
 #[test]

@@ -24,7 +24,7 @@ pub(crate) const BLOCK: usize = 512;
 
 /// What a member is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum MemberKind {
+pub enum MemberKind {
     File,
     Dir,
     Symlink,
@@ -35,7 +35,8 @@ pub(crate) enum MemberKind {
 }
 
 impl MemberKind {
-    pub(crate) fn typeflag(self) -> u8 {
+    /// The tar typeflag of this kind.
+    pub fn typeflag(self) -> u8 {
         match self {
             MemberKind::File => b'0',
             MemberKind::Hardlink => b'1',
@@ -50,25 +51,25 @@ impl MemberKind {
 
 /// One archive member with its extended headers folded in.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Member {
-    pub(crate) kind: MemberKind,
+pub struct Member {
+    pub kind: MemberKind,
     /// The path as the archive gives it (PAX `path`, GNU long name, or the header).
-    pub(crate) path: Vec<u8>,
+    pub path: Vec<u8>,
     /// Link target for symlinks and hard links.
-    pub(crate) link: Vec<u8>,
+    pub link: Vec<u8>,
     /// Permission bits including setuid, setgid and sticky (`0o7777`).
-    pub(crate) mode: u32,
-    pub(crate) uid: u64,
-    pub(crate) gid: u64,
-    pub(crate) mtime: Time,
+    pub mode: u32,
+    pub uid: u64,
+    pub gid: u64,
+    pub mtime: Time,
     /// Bytes of content that follow the header.
-    pub(crate) size: u64,
-    pub(crate) dev_major: u32,
-    pub(crate) dev_minor: u32,
+    pub size: u64,
+    pub dev_major: u32,
+    pub dev_minor: u32,
     /// `SCHILY.xattr.*` records, in archive order.
-    pub(crate) xattrs: Vec<(Vec<u8>, Vec<u8>)>,
+    pub xattrs: Vec<(Vec<u8>, Vec<u8>)>,
     /// Offset of the member's first header in the uncompressed stream.
-    pub(crate) offset: u64,
+    pub offset: u64,
 }
 
 #[cfg(test)]

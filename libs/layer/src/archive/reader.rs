@@ -18,7 +18,7 @@ use crate::sys::Time;
 
 /// Reads members from an uncompressed tar stream.
 #[derive(Debug)]
-pub(crate) struct TarReader<R> {
+pub struct TarReader<R> {
     src: R,
     limits: Limits,
     /// Used to label read errors: a failing gzip/zstd decoder is a corrupt layer.
@@ -49,7 +49,7 @@ struct Pending {
 }
 
 impl<R: Read> TarReader<R> {
-    pub(crate) fn new(src: R, limits: Limits, compression: Compression) -> Self {
+    pub fn new(src: R, limits: Limits, compression: Compression) -> Self {
         TarReader {
             src,
             limits,
@@ -65,7 +65,7 @@ impl<R: Read> TarReader<R> {
 
     /// The next member, or `None` at the end-of-archive marker. Unread content of the
     /// previous member is skipped first.
-    pub(crate) fn next_member(&mut self) -> Result<Option<Member>> {
+    pub fn next_member(&mut self) -> Result<Option<Member>> {
         if self.ended {
             return Ok(None);
         }
@@ -198,6 +198,17 @@ impl<R: Read> TarReader<R> {
         self.check(Limit::PathLength, link.len() as u64, max_path)?;
         let size = pax.size.unwrap_or(size);
         self.check(Limit::FileSize, size, self.limits.max_file_size)?;
+        if size != 0 && kind != MemberKind::File {
+            // GNU tar skips such a member's data; Go's archive/tar (Docker's) reads it as
+            // the next header. Either choice lets another reader see other members.
+            return Err(corrupt(
+                offset,
+                &format!(
+                    "member {} is not a regular file but claims {size} bytes of data",
+                    show(&path)
+                ),
+            ));
+        }
 
         let (dev_major, dev_minor) = match kind {
             MemberKind::CharDevice | MemberKind::BlockDevice => header.dev().map_err(bad)?,
@@ -230,7 +241,7 @@ impl<R: Read> TarReader<R> {
     }
 
     /// Reads content of the current member; `Ok(0)` once it is all read.
-    pub(crate) fn read_content(&mut self, buf: &mut [u8]) -> Result<usize> {
+    pub fn read_content(&mut self, buf: &mut [u8]) -> Result<usize> {
         if self.remaining == 0 || buf.is_empty() {
             return Ok(0);
         }
@@ -253,7 +264,7 @@ impl<R: Read> TarReader<R> {
 
     /// Reads to the end of the stream after the end-of-archive marker (the rest of the
     /// marker and record padding are part of the digest) and returns the source.
-    pub(crate) fn finish(mut self) -> Result<R> {
+    pub fn finish(mut self) -> Result<R> {
         debug_assert!(self.ended);
         let mut scratch = [0u8; 8192];
         while self.read_some(&mut scratch)? != 0 {}

@@ -346,3 +346,26 @@ fn the_writer_is_deterministic_and_ends_with_two_zero_blocks() {
     assert_eq!(a.len() % BLOCK, 0);
     assert!(a[a.len() - 2 * BLOCK..].iter().all(|&b| b == 0));
 }
+
+#[test]
+fn a_symlink_or_directory_that_claims_data_is_refused() {
+    // GNU tar would skip the claimed bytes, Go's archive/tar would read them as the next
+    // header: two readers, two archives. Built with the tar crate, which writes it.
+    for kind in [tar::EntryType::Symlink, tar::EntryType::Directory] {
+        let mut builder = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_ustar();
+        h.set_entry_type(kind);
+        h.set_size(512);
+        h.set_mode(0o777);
+        h.set_path("smuggler").unwrap();
+        h.set_cksum();
+        builder.append(&h, &[0u8; 512][..]).unwrap();
+        let bytes = builder.into_inner().unwrap();
+        let err = read_all(&bytes, Limits::default()).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("is not a regular file but claims 512 bytes of data"),
+            "{kind:?}: {err}"
+        );
+    }
+}

@@ -16,12 +16,13 @@ use oci_spec::image::Descriptor;
 
 use super::BlobSink;
 use super::paths::{self, PathKind};
-use super::tar_stream::{EntryKind, TarStream, map_io};
 use crate::digest::{Digest, DigestReader};
 use crate::error::{OciError, Result};
 use crate::media_type::Compression;
 use crate::platform::Platform;
 use crate::reference::Reference;
+use berth_layer::tar::{MemberKind, TarReader};
+use berth_layer::{Compression as TarCompression, LayerError, Limit, Limits};
 
 /// Bounds on what an archive may make berth hold or do.
 #[derive(Clone, Debug)]
@@ -169,9 +170,9 @@ pub fn read_archive<R: Read>(
         walked: Walked::default(),
         retained: 0,
     };
-    let mut tar = TarStream::new(reader);
+    let mut tar = TarReader::new(reader, tar_limits(limits), TarCompression::None);
     let mut entries = 0usize;
-    while let Some(header) = tar.next_entry()? {
+    while let Some(header) = tar.next_member().map_err(from_tar)? {
         entries += 1;
         if entries > limits.max_entries {
             return Err(OciError::limit(format!(
@@ -183,23 +184,94 @@ pub fn read_archive<R: Read>(
             continue;
         };
         match header.kind {
-            EntryKind::Directory => {}
-            EntryKind::File => walker.file(&path, header.size, &mut tar.entry_reader())?,
-            EntryKind::Symlink => walker.symlink(&path, &header.link)?,
-            EntryKind::HardLink => {
+            MemberKind::Dir => {}
+            MemberKind::File => walker.file(&path, header.size, &mut Content(&mut tar))?,
+            MemberKind::Symlink => walker.symlink(&path, &header.link)?,
+            MemberKind::Hardlink => {
                 return Err(OciError::archive(format!(
                     "entry {path:?} is a hard link; image archives hold only regular files and directories"
                 )));
             }
-            EntryKind::Other(flag) => {
+            other => {
                 return Err(OciError::archive(format!(
                     "entry {path:?} has tar type {:?}; image archives hold only regular files and directories",
-                    char::from(flag)
+                    char::from(other.typeflag())
                 )));
             }
         }
     }
     super::resolve::resolve(walker.walked, limits)
+}
+
+/// The tar reader's bounds for an image archive: its entry count and path length; no
+/// bound on sizes, which the blob sink and the metadata limits check.
+fn tar_limits(limits: &ArchiveLimits) -> Limits {
+    Limits {
+        max_entries: limits.max_entries as u64,
+        max_total_bytes: u64::MAX,
+        max_file_size: u64::MAX,
+        max_path_len: limits.max_path_bytes,
+        ..Limits::default()
+    }
+}
+
+/// The tar reader's errors in the words of an image archive, not of a layer.
+fn from_tar(e: LayerError) -> OciError {
+    match e {
+        LayerError::Truncated { detail } => {
+            OciError::archive(format!("the archive is truncated: {detail}"))
+        }
+        LayerError::CorruptTar { offset, detail } => OciError::archive(format!(
+            "not a valid tar archive at byte {offset}: {detail}"
+        )),
+        LayerError::LimitExceeded {
+            limit: Limit::Entries,
+            max,
+            ..
+        } => OciError::limit(format!("more than {max} entries")),
+        LayerError::LimitExceeded {
+            limit: Limit::PathLength,
+            value,
+            max,
+            ..
+        } => OciError::limit(format!("entry path of {value} bytes (the limit is {max})")),
+        LayerError::LimitExceeded {
+            limit, value, max, ..
+        } => {
+            let what = match limit {
+                Limit::PaxHeaderSize => "tar extension header",
+                Limit::XattrSize => "tar extended attribute",
+                _ => "tar entry",
+            };
+            OciError::limit(format!("a {what} of {value} bytes (the limit is {max})"))
+        }
+        LayerError::Io { source, .. } => OciError::Io(source),
+        other => OciError::archive(other.to_string()),
+    }
+}
+
+/// The current entry's content as a reader; a truncated archive reads as an early end.
+struct Content<'a, R>(&'a mut TarReader<R>);
+
+impl<R: Read> Read for Content<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read_content(buf).map_err(|e| match e {
+            LayerError::Truncated { detail } => {
+                io::Error::new(io::ErrorKind::UnexpectedEof, detail)
+            }
+            LayerError::Io { source, .. } => source,
+            other => io::Error::other(other.to_string()),
+        })
+    }
+}
+
+/// Turns a content read's error into the archive error.
+fn map_io(e: io::Error) -> OciError {
+    if e.kind() == io::ErrorKind::UnexpectedEof {
+        OciError::archive("the archive is truncated: an entry ends before its size")
+    } else {
+        OciError::Io(e)
+    }
 }
 
 struct Walker<'a, S> {
