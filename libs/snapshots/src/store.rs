@@ -185,7 +185,7 @@ impl Snapshots {
     /// went.
     pub async fn sweep(
         &self,
-        images: &std::collections::HashSet<String>,
+        images: &std::collections::HashSet<Digest>,
         in_use: impl FnOnce() -> Option<Vec<PathBuf>>,
     ) -> Result<usize, SnapshotError> {
         let doomed = {
@@ -194,14 +194,15 @@ impl Snapshots {
             let Some(lowers) = in_use() else {
                 return Ok(0);
             };
-            let mut keep: std::collections::HashSet<String> = images.clone();
+            let mut keep: std::collections::HashSet<Digest> = images.clone();
             for lower in lowers {
                 if let Some(chain) = lower
                     .strip_prefix(&self.root)
                     .ok()
                     .and_then(|rel| rel.components().next())
+                    .and_then(|c| Digest::from_hex(&c.as_os_str().to_string_lossy()).ok())
                 {
-                    keep.insert(chain.as_os_str().to_string_lossy().into_owned());
+                    keep.insert(chain);
                 }
             }
             let mut doomed = Vec::new();
@@ -209,9 +210,11 @@ impl Snapshots {
                 .map_err(io(&self.root))?
                 .flatten()
             {
-                let name = entry.file_name().to_string_lossy().into_owned();
-                let is_chain = name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit());
-                if !is_chain || keep.contains(&name) {
+                // Only snapshot directories are named by a chain ID (not `tmp/`).
+                let Ok(chain) = Digest::from_hex(&entry.file_name().to_string_lossy()) else {
+                    continue;
+                };
+                if keep.contains(&chain) {
                     continue;
                 }
                 // Out of sight at once (a rename), removed at leisure: a create that

@@ -20,9 +20,9 @@ use super::record::Record;
 use berth_snapshots::chain_ids;
 
 impl Containers {
-    /// The chain IDs (hex) of every image in the image store; `None` when the store
-    /// cannot say, so nothing is taken for unused.
-    async fn image_chains(&self) -> Option<HashSet<String>> {
+    /// The chain IDs of every image in the image store; `None` when the store cannot say,
+    /// so nothing is taken for unused.
+    async fn image_chains(&self) -> Option<HashSet<berth_oci::Digest>> {
         let mut store = self.image_store.clone();
         let images = store
             .list_images(ListImagesRequest {
@@ -48,14 +48,15 @@ impl Containers {
                 Err(s) if s.code() == tonic::Code::NotFound => continue,
                 Err(_) => return None,
             };
-            let config: serde_json::Value = serde_json::from_slice(&inspected.config_json).ok()?;
-            let diff_ids: Vec<berth_oci::Digest> = config["rootfs"]["diff_ids"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|d| d.as_str()?.parse().ok())
-                .collect();
-            chains.extend(chain_ids(&diff_ids).iter().map(|c| c.hex().to_owned()));
+            let config = berth_oci::config::parse_config(&inspected.config_json).ok()?;
+            let diff_ids: Vec<berth_oci::Digest> = config
+                .rootfs()
+                .diff_ids()
+                .iter()
+                .map(|d| d.parse())
+                .collect::<Result<_, _>>()
+                .ok()?;
+            chains.extend(chain_ids(&diff_ids));
         }
         Some(chains)
     }
