@@ -61,15 +61,21 @@ async fn tcp_exchange(addr: SocketAddr, message: &str) -> (String, String) {
     (seen.to_string(), echoed.to_string())
 }
 
+/// Sends `message` to `addr` and returns the reply. UDP may drop a datagram (the first
+/// one to a new container can wait on ARP, or be dropped while the path comes up), so
+/// the message is sent again, on the same socket and so the same flow, when no reply
+/// comes within a second; three silences fail the test.
 async fn udp_exchange(socket: &UdpSocket, addr: SocketAddr, message: &str) -> String {
-    socket.send_to(message.as_bytes(), addr).await.unwrap();
     let mut buf = [0u8; 2048];
-    let (n, from) = timeout(Duration::from_secs(3), socket.recv_from(&mut buf))
-        .await
-        .expect("no UDP reply")
-        .unwrap();
-    assert_eq!(from, addr, "the reply comes from the published address");
-    String::from_utf8_lossy(&buf[..n]).into_owned()
+    for _ in 0..3 {
+        socket.send_to(message.as_bytes(), addr).await.unwrap();
+        if let Ok(received) = timeout(Duration::from_secs(1), socket.recv_from(&mut buf)).await {
+            let (n, from) = received.unwrap();
+            assert_eq!(from, addr, "the reply comes from the published address");
+            return String::from_utf8_lossy(&buf[..n]).into_owned();
+        }
+    }
+    panic!("no UDP reply from {addr} to three sends of {message:?}");
 }
 
 #[tokio::test]
