@@ -100,10 +100,33 @@ pub(crate) async fn install(
     Ok(())
 }
 
+/// Where the berth processes of one host take turns at the shared isolation chains.
+const ISOLATION_LOCK: &str = "/run/lock/berth-isolation.lock";
+
+/// Holds the host-wide lock on the shared isolation chains until dropped. Several
+/// runners (or test daemons) on one host add and remove their bridges' rules there; each
+/// step is one iptables call, so without this one could delete the chains another is
+/// about to add to. `None` when the lock file cannot be made: the retries below remain.
+async fn lock_isolation() -> Option<nix::fcntl::Flock<std::fs::File>> {
+    tokio::task::spawn_blocking(|| {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(ISOLATION_LOCK)
+            .ok()?;
+        nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive).ok()
+    })
+    .await
+    .ok()
+    .flatten()
+}
+
 /// The bridge's two isolation rules and the jump from its own chain to the first stage.
-/// Another runner may remove the shared chains between our check and our insert (its
-/// last bridge went away): then they are made again, once.
+/// Another berth process that does not take the lock (an older one) may remove the shared
+/// chains between our check and our insert: then they are made again.
 async fn install_isolation(bridge: &str, chain: &str) -> Result<()> {
+    let _turn = lock_isolation().await;
     let mut attempt = 0;
     loop {
         attempt += 1;
@@ -118,7 +141,7 @@ async fn install_isolation(bridge: &str, chain: &str) -> Result<()> {
         }
         .await;
         match installed {
-            Err(NetworkError::Iptables { .. }) if attempt < 2 => continue,
+            Err(NetworkError::Iptables { .. }) if attempt < 3 => continue,
             other => return other,
         }
     }
@@ -127,6 +150,7 @@ async fn install_isolation(bridge: &str, chain: &str) -> Result<()> {
 /// Removes the bridge's isolation rules, and the shared chains once they are empty and
 /// no chain jumps to them any more (deleting a chain in use fails, which is the answer).
 async fn remove_isolation(bridge: &str) -> Result<()> {
+    let _turn = lock_isolation().await;
     let rules: [(&str, Vec<&str>); 2] = [
         (
             ISOLATION_1,
