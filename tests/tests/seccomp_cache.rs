@@ -126,14 +126,7 @@ fn each_profile_is_compiled_once_and_its_program_reused() {
     assert_eq!(std::fs::read(&stored[0]).unwrap(), default_program);
 
     // Another profile gets a program of its own, and is enforced.
-    let profile = berthd.dir().join("no-mkdir.json");
-    std::fs::write(
-        &profile,
-        r#"{"defaultAction": "SCMP_ACT_ALLOW",
-            "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13}]}"#,
-    )
-    .unwrap();
-    let opt = format!("seccomp={}", profile.display());
+    let opt = berthd.no_mkdir_seccomp_profile();
     for _ in 0..2 {
         let out = docker(
             &host,

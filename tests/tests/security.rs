@@ -106,14 +106,7 @@ fn a_custom_seccomp_profile_is_enforced() {
     let host = berthd.docker_host();
     // Everything allowed but mkdir, which fails with EACCES (13) rather than the default
     // profile's EPERM: proof this profile, not the default one, is in force.
-    let profile = berthd.dir().join("no-mkdir.json");
-    std::fs::write(
-        &profile,
-        r#"{"defaultAction": "SCMP_ACT_ALLOW",
-            "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13}]}"#,
-    )
-    .unwrap();
-    let opt = format!("seccomp={}", profile.display());
+    let opt = berthd.no_mkdir_seccomp_profile();
     let out = docker(
         &host,
         &[

@@ -206,6 +206,21 @@ impl Berthd {
         berthd
     }
 
+    /// Writes a seccomp profile that allows everything but `mkdir`, which fails with EACCES
+    /// (13) where Docker's default profile answers EPERM: a container that cannot make a
+    /// directory with "Permission denied" runs under this profile, not the default one.
+    /// Returns the `--security-opt` value naming it.
+    pub fn no_mkdir_seccomp_profile(&self) -> String {
+        let profile = self.dir().join("no-mkdir.json");
+        std::fs::write(
+            &profile,
+            r#"{"defaultAction": "SCMP_ACT_ALLOW",
+                "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13}]}"#,
+        )
+        .expect("write the seccomp profile");
+        format!("seccomp={}", profile.display())
+    }
+
     /// Loads the busybox image (Debian's busybox-static) as `busybox:latest`.
     pub fn load_busybox(&self) {
         let image = crate::busybox_archive(self.dir(), "busybox:latest");

@@ -71,15 +71,9 @@ impl Containers {
             .into_inner();
         let config = berth_oci::config::parse_config(&inspected.config_json)
             .map_err(|e| Status::internal(format!("the image config: {e}")))?;
-        let diff_ids: Vec<berth_oci::Digest> = config
-            .rootfs()
-            .diff_ids()
-            .iter()
-            .map(|d| d.parse())
-            .collect::<Result<_, _>>()
-            .map_err(|e| {
-                Status::invalid_argument(format!("the image config has a bad diff ID: {e}"))
-            })?;
+        let diff_ids = berth_oci::config::diff_ids(&config).map_err(|e| {
+            Status::invalid_argument(format!("the image config has a bad diff ID: {e}"))
+        })?;
         let c = config.config().clone().unwrap_or_default();
 
         // Docker: a new entrypoint drops the image's command; otherwise each part comes

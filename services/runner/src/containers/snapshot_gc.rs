@@ -49,13 +49,7 @@ impl Containers {
                 Err(_) => return None,
             };
             let config = berth_oci::config::parse_config(&inspected.config_json).ok()?;
-            let diff_ids: Vec<berth_oci::Digest> = config
-                .rootfs()
-                .diff_ids()
-                .iter()
-                .map(|d| d.parse())
-                .collect::<Result<_, _>>()
-                .ok()?;
+            let diff_ids = berth_oci::config::diff_ids(&config).ok()?;
             chains.extend(chain_ids(&diff_ids));
         }
         Some(chains)
