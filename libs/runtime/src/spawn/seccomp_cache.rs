@@ -1,6 +1,6 @@
 //! berth's cache of compiled seccomp programs: one file per distinct profile, in the
-//! runtime root's `.seccomp/`, named by a hash of the profile, libseccomp's version and
-//! the kernel (which together decide the program). The first container of a profile pays
+//! runtime root's `.seccomp/`, named by a hash of the profile, berth's and libseccomp's
+//! versions and the kernel (which together decide the program). The first container of a profile pays
 //! for libseccomp's compilation and stores the program; every later container and exec
 //! loads it as it is (see the `libseccomp-sys` crate for how).
 //!
@@ -72,7 +72,12 @@ fn uses_notify(profile: &LinuxSeccomp) -> bool {
 /// The cache file of `profile` on this host.
 fn entry(runtime_root: &Path, profile: &LinuxSeccomp) -> PathBuf {
     let mut key = Sha256::new();
+    // The program also depends on how libcontainer turns the profile into libseccomp
+    // calls: berth's version changes with every release that could change that (bump
+    // the v1 for a libcontainer upgrade between releases).
     key.update(b"berth seccomp program v1\n");
+    key.update(env!("CARGO_PKG_VERSION").as_bytes());
+    key.update(b"\n");
     key.update(serde_json::to_vec(profile).unwrap_or_default());
     let (major, minor, micro) = libseccomp_sys::cache::library_version();
     key.update(format!("\nlibseccomp {major}.{minor}.{micro}\n").as_bytes());
