@@ -9,4 +9,6 @@ mod store;
 
 pub use disk_usage::tree_bytes;
 pub use rootfs::ContainerFs;
-pub use store::{SnapshotError, SnapshotLease, Snapshots, UnpackCap, chain_ids};
+pub use store::{
+    BlobError, BlobSource, SnapshotError, SnapshotLease, Snapshots, UnpackCap, chain_ids,
+};

@@ -11,11 +11,24 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use berth_oci::{Digest, DigestWriter};
-use berth_proto::v1::image_store_client::ImageStoreClient;
-use berth_proto::v1::{Descriptor, ReadBlobRequest};
-use berth_rpc::TracedChannel;
 use futures::StreamExt;
+use futures::stream::BoxStream;
 use tokio::io::AsyncWriteExt;
+
+/// Why a blob could not be read; the source's own error, passed on as it is.
+pub type BlobError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Where layer blobs come from: the image store for a runner, the build's own store for
+/// a builder. Snapshots check every byte against the digest asked for, so a source need
+/// not be trusted.
+#[async_trait::async_trait]
+pub trait BlobSource: Send + Sync {
+    /// The blob's bytes, in order, from the start.
+    async fn read_blob(
+        &self,
+        digest: &Digest,
+    ) -> Result<BoxStream<'static, Result<bytes::Bytes, BlobError>>, BlobError>;
+}
 
 /// Why a snapshot could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -26,10 +39,11 @@ pub enum SnapshotError {
         #[source]
         source: std::io::Error,
     },
-    #[error("fetching layer {digest} from the image store: {status}")]
+    #[error("fetching layer {digest} from the image store: {source}")]
     Fetch {
         digest: String,
-        status: tonic::Status,
+        #[source]
+        source: BlobError,
     },
     #[error(
         "layer {digest} arrived corrupted: expected {expected} got {actual}; try again, and check the image store's disk if it repeats"
@@ -258,8 +272,8 @@ impl Snapshots {
     /// Makes sure every layer is unpacked; returns their directories, bottom layer first.
     pub async fn ensure(
         &self,
-        store: &mut ImageStoreClient<TracedChannel>,
-        layers: &[Descriptor],
+        store: &dyn BlobSource,
+        layers: &[Digest],
         diff_ids: &[Digest],
     ) -> Result<Vec<PathBuf>, SnapshotError> {
         if layers.len() != diff_ids.len() {
@@ -285,22 +299,16 @@ impl Snapshots {
 
     async fn unpack(
         &self,
-        store: &mut ImageStoreClient<TracedChannel>,
-        layer: &Descriptor,
+        store: &dyn BlobSource,
+        digest: &Digest,
         diff_id: &Digest,
         dir: &Path,
     ) -> Result<(), SnapshotError> {
-        let digest: Digest = layer
-            .digest
-            .as_ref()
-            .map(|d| d.value.as_str())
-            .unwrap_or("")
-            .parse()?;
         let download = self
             .root
             .join("tmp")
             .join(format!("{}.layer", uuid::Uuid::new_v4().simple()));
-        let fetched = self.fetch(store, &digest, &download).await;
+        let fetched = self.fetch(store, digest, &download).await;
         let result = match fetched {
             Ok(()) => {
                 let (download, dir, diff_id, digest, cap) = (
@@ -328,30 +336,21 @@ impl Snapshots {
     /// Streams a blob into `path`, checking its digest on the way.
     async fn fetch(
         &self,
-        store: &mut ImageStoreClient<TracedChannel>,
+        store: &dyn BlobSource,
         digest: &Digest,
         path: &Path,
     ) -> Result<(), SnapshotError> {
-        let fetch_err = |status| SnapshotError::Fetch {
+        let fetch_err = |source| SnapshotError::Fetch {
             digest: digest.to_string(),
-            status,
+            source,
         };
-        let mut stream = store
-            .read_blob(ReadBlobRequest {
-                digest: Some(berth_proto::v1::Digest {
-                    value: digest.to_string(),
-                }),
-                offset: 0,
-            })
-            .await
-            .map_err(fetch_err)?
-            .into_inner();
+        let mut stream = store.read_blob(digest).await.map_err(fetch_err)?;
         let mut file = tokio::fs::File::create(path).await.map_err(io(path))?;
         let mut hasher = DigestWriter::new(std::io::sink());
         while let Some(chunk) = stream.next().await {
             let chunk = chunk.map_err(fetch_err)?;
-            std::io::Write::write_all(&mut hasher, &chunk.data).map_err(io(path))?;
-            file.write_all(&chunk.data).await.map_err(io(path))?;
+            std::io::Write::write_all(&mut hasher, &chunk).map_err(io(path))?;
+            file.write_all(&chunk).await.map_err(io(path))?;
         }
         file.flush().await.map_err(io(path))?;
         let (_, actual, _) = hasher.finish();

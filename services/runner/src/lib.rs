@@ -5,11 +5,11 @@
 //! data root. It never stores image content; layers come from the image store.
 
 pub mod containers;
+mod error;
 mod heartbeat;
 mod host;
 mod networks;
 mod rpc;
-mod stdio;
 mod table;
 pub mod volumes;
 
@@ -276,7 +276,7 @@ fn open_containers(
         snapshots,
         records,
         volumes,
-        image_store,
+        images: std::sync::Arc::new(rpc::ImageStore(image_store)),
         root: root.join("containers"),
         names: tokio::sync::Mutex::new(()),
         networks,

@@ -2,12 +2,12 @@
 
 use std::sync::Arc;
 
-use berth_proto::v1::{ContainerSpec, InspectImageRequest, ResolveRequest};
+use super::ContainerError;
+use berth_proto::v1::ContainerSpec;
 use berth_runtime::{ContainerConfig, Resources};
-use tonic::Status;
 
 use super::record::Record;
-use super::{Containers, blocking, runtime_status};
+use super::{Containers, blocking};
 
 /// Docker's name rule: `[a-zA-Z0-9][a-zA-Z0-9_.-]+`.
 pub fn valid_name(name: &str) -> bool {
@@ -33,13 +33,13 @@ impl Containers {
     pub async fn create(
         self: &Arc<Self>,
         spec: ContainerSpec,
-    ) -> Result<(String, Vec<String>), Status> {
+    ) -> Result<(String, Vec<String>), ContainerError> {
         let id = crate::random_id();
         let name = match spec.name.trim_start_matches('/') {
             "" => generated_name(&id),
             n if valid_name(n) => n.to_owned(),
             n => {
-                return Err(Status::invalid_argument(format!(
+                return Err(ContainerError::invalid(format!(
                     "Invalid container name ({n}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
                 )));
             }
@@ -47,32 +47,14 @@ impl Containers {
 
         // Overlaps the kernel's cgroup lock warm-up with the create work below.
         tokio::task::spawn_blocking(berth_runtime::cgroups::warm_migration_lock);
-        let mut store = self.image_store.clone();
-        let image = store
-            .resolve(ResolveRequest {
-                reference: spec.image.clone(),
-                platform: None,
-            })
-            .await?
-            .into_inner();
+        let image = self.images.resolve(&spec.image).await?;
         // By the ID the name resolved to, not the name again: a tag moved meanwhile must
         // not mix two images' config and layers.
-        let image_id = image
-            .image_id
-            .as_ref()
-            .map(|d| d.value.clone())
-            .ok_or_else(|| Status::internal("the image store resolved no image ID"))?;
-        let inspected = store
-            .inspect_image(InspectImageRequest {
-                reference: image_id,
-                platform: None,
-            })
-            .await?
-            .into_inner();
-        let config = berth_oci::config::parse_config(&inspected.config_json)
-            .map_err(|e| Status::internal(format!("the image config: {e}")))?;
+        let config_json = self.images.config(&image.id).await?;
+        let config = berth_oci::config::parse_config(&config_json)
+            .map_err(|e| ContainerError::internal(format!("the image config: {e}")))?;
         let diff_ids = berth_oci::config::diff_ids(&config).map_err(|e| {
-            Status::invalid_argument(format!("the image config has a bad diff ID: {e}"))
+            ContainerError::invalid(format!("the image config has a bad diff ID: {e}"))
         })?;
         let c = config.config().clone().unwrap_or_default();
 
@@ -89,7 +71,7 @@ impl Containers {
         };
         let args: Vec<String> = entrypoint.into_iter().chain(cmd).collect();
         if args.is_empty() {
-            return Err(Status::invalid_argument("no command specified"));
+            return Err(ContainerError::invalid("no command specified"));
         }
         let host = spec.host_config.clone().unwrap_or_default();
         let resources = host.resources.clone().unwrap_or_default();
@@ -102,7 +84,7 @@ impl Containers {
         let image_volumes: Vec<String> = c.volumes().clone().unwrap_or_default();
         let planned_mounts = super::mounts::plan(&host, &spec.volumes, &image_volumes)?;
         if !publish.is_empty() && !bridged {
-            return Err(Status::invalid_argument(
+            return Err(ContainerError::invalid(
                 "published ports need the bridge network; drop --network or --publish",
             ));
         }
@@ -165,7 +147,7 @@ impl Containers {
 
         // Bad numbers are the user's 400 here, before a volume, snapshot or cgroup exists.
         berth_runtime::spec::resources::validate(&runtime_config.resources, host_cpus())
-            .map_err(runtime_status)?;
+            .map_err(ContainerError::from)?;
         let _names = self.names.lock().await;
         if self
             .records
@@ -174,7 +156,7 @@ impl Containers {
             .flatten()
             .is_some_and(|r| r.name == name)
         {
-            return Err(Status::already_exists(format!(
+            return Err(ContainerError::conflict(format!(
                 "Conflict. The container name \"/{name}\" is already in use. You have to remove (or rename) that container to be able to reuse that name."
             )));
         }
@@ -190,14 +172,14 @@ impl Containers {
         let _snapshot_lease = self.snapshots.lease().await;
         let lowers = match self
             .snapshots
-            .ensure(&mut store, &image.layers, &diff_ids)
+            .ensure(self.images.as_ref(), &image.layers, &diff_ids)
             .await
         {
             Ok(lowers) => lowers,
             Err(e) => {
                 self.forget_volumes(&new_volumes);
                 let _ = self.records.abandon(&id);
-                return Err(Status::internal(e.to_string()));
+                return Err(ContainerError::internal(e.to_string()));
             }
         };
         let record = Record {
@@ -205,7 +187,7 @@ impl Containers {
             name,
             created: crate::now_nanos(),
             image: spec.image.clone(),
-            image_id: image.image_id.map(|d| d.value).unwrap_or_default(),
+            image_id: image.id.clone(),
             args,
             lowers: lowers.clone(),
             auto_remove: host.auto_remove,
@@ -226,14 +208,14 @@ impl Containers {
             // Intent first: a crash from here on leaves something the next start sweeps.
             this.records
                 .intend(&record.id)
-                .map_err(|e| Status::internal(e.to_string()))?;
+                .map_err(|e| ContainerError::internal(e.to_string()))?;
             fs.mount(&lowers)
-                .map_err(|e| Status::internal(e.to_string()))?;
+                .map_err(|e| ContainerError::internal(e.to_string()))?;
             let filled = copy_up.iter().try_for_each(|(dest, volume)| {
                 crate::volumes::copy_up(&fs.rootfs(), dest, volume)
                     .map(drop)
                     .map_err(|e| {
-                        Status::internal(format!(
+                        ContainerError::internal(format!(
                             "filling the volume at {dest} from the image: {e}"
                         ))
                     })
@@ -247,13 +229,13 @@ impl Containers {
                 )?;
                 this.runtime
                     .create(&record.id, &runtime_config, &fs.rootfs())
-                    .map_err(runtime_status)
+                    .map_err(ContainerError::from)
             });
             match created {
                 Ok(handle) => {
                     this.records
                         .put(&record, &spec)
-                        .map_err(|e| Status::internal(e.to_string()))?;
+                        .map_err(|e| ContainerError::internal(e.to_string()))?;
                     Ok(handle)
                 }
                 Err(e) => {
@@ -265,12 +247,12 @@ impl Containers {
             }
         })
         .await?;
-        if bridged && let Err(e) = self.networks.plug(self, &id, handle.pid).await {
+        if bridged && let Err(e) = self.networks.plug(&**self, &id, handle.pid).await {
             // remove() takes the lock itself for a --rm container's volumes.
             drop(_names);
             let _ = self.remove(&record_for_net, true).await;
             self.forget_volumes(&new_volumes);
-            return Err(e);
+            return Err(e.into());
         }
         Ok((id, handle.warnings))
     }
@@ -286,8 +268,8 @@ struct HostSecurity {
     ulimits: Vec<berth_runtime::Ulimit>,
 }
 
-fn host_security(host: &berth_proto::v1::HostConfig) -> Result<HostSecurity, Status> {
-    let invalid = |e: berth_runtime::Error| Status::invalid_argument(e.to_string());
+fn host_security(host: &berth_proto::v1::HostConfig) -> Result<HostSecurity, ContainerError> {
+    let invalid = |e: berth_runtime::Error| ContainerError::invalid(e.to_string());
     Ok(HostSecurity {
         opts: berth_runtime::SecurityOpts::parse(&host.security_opt).map_err(invalid)?,
         pid_host: berth_runtime::config::host_namespace("pid", &host.pid_mode).map_err(invalid)?,
@@ -317,22 +299,22 @@ fn host_security(host: &berth_proto::v1::HostConfig) -> Result<HostSecurity, Sta
 fn port_specs(
     host: &berth_proto::v1::HostConfig,
     exposed: &[String],
-) -> Result<Vec<berth_network::PortSpec>, Status> {
+) -> Result<Vec<berth_network::PortSpec>, ContainerError> {
     use berth_network::{PortSpec, Protocol};
-    let parse_port = |key: &str| -> Result<(u16, Protocol), Status> {
+    let parse_port = |key: &str| -> Result<(u16, Protocol), ContainerError> {
         let (port, proto) = key.split_once('/').unwrap_or((key, "tcp"));
         let protocol = match proto {
             "tcp" => Protocol::Tcp,
             "udp" => Protocol::Udp,
             other => {
-                return Err(Status::invalid_argument(format!(
+                return Err(ContainerError::invalid(format!(
                     "unsupported protocol {other:?} in port {key:?}: use tcp or udp"
                 )));
             }
         };
         let port = port
             .parse()
-            .map_err(|_| Status::invalid_argument(format!("invalid port {key:?}")))?;
+            .map_err(|_| ContainerError::invalid(format!("invalid port {key:?}")))?;
         Ok((port, protocol))
     };
     let mut out = Vec::new();
@@ -343,13 +325,13 @@ fn port_specs(
                 "" => None,
                 ip => Some(
                     ip.parse()
-                        .map_err(|_| Status::invalid_argument(format!("invalid host IP {ip:?}")))?,
+                        .map_err(|_| ContainerError::invalid(format!("invalid host IP {ip:?}")))?,
                 ),
             };
             let host_port = match b.host_port.as_str() {
                 "" | "0" => None,
                 p => Some(p.parse().map_err(|_| {
-                    Status::invalid_argument(format!(
+                    ContainerError::invalid(format!(
                         "invalid host port {p:?}: port ranges are not supported yet"
                     ))
                 })?),

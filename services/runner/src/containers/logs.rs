@@ -12,6 +12,8 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use berth_proto::v1::{LogEntry, StdioStream};
+
+use super::ContainerError;
 use serde::Deserialize;
 
 /// How much the backwards scan for `--tail` reads at a time.
@@ -257,7 +259,7 @@ impl super::Containers {
         &self,
         asked: Option<&berth_proto::v1::LogConfig>,
         path: &Path,
-    ) -> Result<berth_runtime::LogConfig, tonic::Status> {
+    ) -> Result<berth_runtime::LogConfig, ContainerError> {
         let merged = with_defaults(asked, &self.log_defaults);
         log_config(merged.as_ref(), path)
     }
@@ -293,7 +295,7 @@ pub fn parse_log_opts(
         r#type: String::new(),
         config: out.clone(),
     };
-    log_config(Some(&probe), Path::new("/")).map_err(|s| s.message().to_owned())?;
+    log_config(Some(&probe), Path::new("/")).map_err(|e| e.to_string())?;
     Ok(out)
 }
 
@@ -305,8 +307,8 @@ pub fn parse_log_opts(
 pub fn log_config(
     asked: Option<&berth_proto::v1::LogConfig>,
     path: &Path,
-) -> Result<berth_runtime::LogConfig, tonic::Status> {
-    let bad = |m: String| tonic::Status::invalid_argument(m);
+) -> Result<berth_runtime::LogConfig, ContainerError> {
+    let bad = |m: String| ContainerError::invalid(m);
     let (driver, opts) = match asked {
         Some(c) => (c.r#type.as_str(), &c.config),
         None => ("", &Default::default()),

@@ -5,8 +5,11 @@
 //! module owns the records and the root filesystems, and never forks anything itself.
 
 mod create;
+mod error;
+pub mod images;
 pub mod logs;
 pub mod mounts;
+mod network_members;
 pub mod record;
 pub mod restart;
 mod snapshot_gc;
@@ -16,16 +19,14 @@ mod volume_use;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use berth_proto::v1::image_store_client::ImageStoreClient;
-use berth_rpc::TracedChannel;
 use berth_runtime::Runtime;
-use tonic::Status;
 
 use berth_snapshots::ContainerFs;
 use berth_snapshots::Snapshots;
 use record::{Record, Records};
 
 pub use create::valid_name;
+pub use error::ContainerError;
 
 /// Everything the container RPCs work with.
 #[derive(Debug)]
@@ -35,7 +36,7 @@ pub struct Containers {
     pub records: Records,
     /// The host's volumes; `names` also guards their use against their removal.
     pub volumes: crate::volumes::Volumes,
-    pub image_store: ImageStoreClient<TracedChannel>,
+    pub images: Arc<dyn images::ImageSource>,
     /// `containers/<id>/` holds each container's overlay.
     pub root: PathBuf,
     /// Serialises name checks with record writes, so two creates cannot take one name.
@@ -71,21 +72,11 @@ const READOPT_PARALLEL: usize = 16;
 
 /// A runtime call on the blocking pool: the runtime talks to monitors synchronously.
 pub async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, Status> + Send + 'static,
-) -> Result<T, Status> {
+    f: impl FnOnce() -> Result<T, ContainerError> + Send + 'static,
+) -> Result<T, ContainerError> {
     tokio::task::spawn_blocking(f)
         .await
-        .map_err(|e| Status::internal(format!("runner task failed: {e}")))?
-}
-
-pub fn runtime_status(e: berth_runtime::Error) -> Status {
-    use berth_runtime::Error as E;
-    match &e {
-        E::NotFound(_) => Status::not_found(e.to_string()),
-        E::InvalidState { .. } => Status::failed_precondition(e.to_string()),
-        E::InvalidConfig(_) | E::AlreadyExists(_) => Status::invalid_argument(e.to_string()),
-        _ => Status::internal(e.to_string()),
-    }
+        .map_err(|e| ContainerError::internal(format!("runner task failed: {e}")))?
 }
 
 impl Containers {
@@ -94,14 +85,10 @@ impl Containers {
     }
 
     /// The record of `text` (ID, prefix or name), or Docker's "No such container".
-    pub fn find(&self, text: &str) -> Result<Record, Status> {
+    pub fn find(&self, text: &str) -> Result<Record, ContainerError> {
         self.records
-            .find(text)
-            .map_err(|e| match e {
-                record::RecordError::Ambiguous(_) => Status::invalid_argument(e.to_string()),
-                other => Status::internal(other.to_string()),
-            })?
-            .ok_or_else(|| Status::not_found(format!("No such container: {text}")))
+            .find(text)?
+            .ok_or_else(|| ContainerError::no_such(text))
     }
 
     /// Takes a container off its networks once it has stopped (idempotent).
@@ -146,7 +133,7 @@ impl Containers {
         tokio::spawn(async move {
             let exit = this.exit_of(&id).await;
             if let Err(e) = &exit {
-                tracing::warn!(container = %id, error = %e.message(), "lost track of the container's exit");
+                tracing::warn!(container = %id, error = %e, "lost track of the container's exit");
             }
             if !run.is_empty() {
                 this.unplug_run(&id, Some(&run)).await;
@@ -163,10 +150,13 @@ impl Containers {
     /// blocked thread: a runner watches every container it runs, and a thread each
     /// would cost memory per container and, past the blocking pool's 512 threads,
     /// starve every other runtime call.
-    pub async fn exit_of(self: &Arc<Self>, id: &str) -> Result<berth_runtime::ExitRecord, Status> {
+    pub async fn exit_of(
+        self: &Arc<Self>,
+        id: &str,
+    ) -> Result<berth_runtime::ExitRecord, ContainerError> {
         let (this, wid) = (self.clone(), id.to_owned());
         let socket =
-            blocking(move || this.runtime.start_wait(&wid).map_err(runtime_status)).await?;
+            blocking(move || this.runtime.start_wait(&wid).map_err(ContainerError::from)).await?;
         // Without an answerable socket the runtime's own wait reads the exit from the
         // container's files (the monitor has finished, or died).
         let answered = match socket {
@@ -179,7 +169,7 @@ impl Containers {
                 Some(socket) => this.runtime.finish_wait(&wid, socket),
                 None => this.runtime.wait(&wid, None),
             }
-            .map_err(runtime_status)
+            .map_err(ContainerError::from)
         })
         .await
     }
@@ -267,7 +257,9 @@ impl Containers {
             return;
         }
         if running {
-            self.networks.republish(record).await;
+            self.networks
+                .republish(&record.id, &record.networks, &record.ports)
+                .await;
             self.watch_exit(record.id.clone());
         } else {
             self.unplug(&record.id).await;
@@ -317,11 +309,15 @@ impl Containers {
 
     /// Removes a container: its process (when forced), its network attachment, its
     /// runtime state, its root and its record.
-    pub async fn remove(self: &Arc<Self>, record: &Record, force: bool) -> Result<(), Status> {
+    pub async fn remove(
+        self: &Arc<Self>,
+        record: &Record,
+        force: bool,
+    ) -> Result<(), ContainerError> {
         let this = self.clone();
         let id = record.id.clone();
         blocking(move || match this.runtime.state(&id) {
-            Ok(st) if st.status == berth_runtime::Status::Running && !force => Err(Status::failed_precondition(format!(
+            Ok(st) if st.status == berth_runtime::Status::Running && !force => Err(ContainerError::state(format!(
                 "cannot remove container \"/{id}\": container is running: stop the container before removing or force remove"
             ))),
             Ok(st) if st.status != berth_runtime::Status::Exited => {
@@ -364,14 +360,14 @@ impl Containers {
         blocking(move || {
             match this.runtime.delete(&id, true) {
                 Ok(()) | Err(berth_runtime::Error::NotFound(_)) => {}
-                Err(e) => return Err(runtime_status(e)),
+                Err(e) => return Err(e.into()),
             }
             this.fs(&id)
                 .remove()
-                .map_err(|e| Status::internal(format!("removing the root of {id}: {e}")))?;
+                .map_err(|e| ContainerError::internal(format!("removing the root of {id}: {e}")))?;
             this.records
                 .remove(&id)
-                .map_err(|e| Status::internal(e.to_string()))
+                .map_err(|e| ContainerError::internal(e.to_string()))
         })
         .await?;
         self.collect_after_remove(record);

@@ -9,9 +9,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Component, Path, PathBuf};
 
+use super::ContainerError;
 use berth_proto::v1::{HostConfig, Mount, MountType};
 use serde::{Deserialize, Serialize};
-use tonic::Status;
 
 use super::Containers;
 use crate::volumes::{ANONYMOUS_LABEL, NewVolume};
@@ -82,12 +82,12 @@ pub struct Resolved {
     pub created: Vec<String>,
 }
 
-fn invalid(kind: &str, why: impl std::fmt::Display) -> Status {
-    Status::invalid_argument(format!("invalid mount config for type \"{kind}\": {why}"))
+fn invalid(kind: &str, why: impl std::fmt::Display) -> ContainerError {
+    ContainerError::invalid(format!("invalid mount config for type \"{kind}\": {why}"))
 }
 
 /// Docker's cleaning of a container path: absolute, `.` and `..` folded, not `/` itself.
-fn destination(kind: &str, path: &str) -> Result<String, Status> {
+fn destination(kind: &str, path: &str) -> Result<String, ContainerError> {
     if !path.starts_with('/') {
         return Err(invalid(
             kind,
@@ -120,7 +120,7 @@ pub fn plan(
     host: &HostConfig,
     volumes: &[String],
     image_volumes: &[String],
-) -> Result<Vec<Planned>, Status> {
+) -> Result<Vec<Planned>, ContainerError> {
     let mut out = Vec::new();
     for spec in &host.binds {
         out.push(from_bind(spec)?);
@@ -136,7 +136,7 @@ pub fn plan(
         .collect::<Result<Vec<_>, _>>()?;
     for dest in out.iter().map(|p| &p.destination).chain(&tmpfs_dests) {
         if !taken.insert(dest.clone()) {
-            return Err(Status::invalid_argument(format!(
+            return Err(ContainerError::invalid(format!(
                 "Duplicate mount point: {dest}"
             )));
         }
@@ -160,9 +160,9 @@ pub fn plan(
 }
 
 /// One `-v` entry: `/host:/dest[:opts]`, `name:/dest[:opts]`, or `/dest` alone.
-fn from_bind(spec: &str) -> Result<Planned, Status> {
+fn from_bind(spec: &str) -> Result<Planned, ContainerError> {
     let bad = |why: &str| {
-        Status::invalid_argument(format!("invalid volume specification: '{spec}': {why}"))
+        ContainerError::invalid(format!("invalid volume specification: '{spec}': {why}"))
     };
     let parts: Vec<&str> = spec.split(':').collect();
     let (source, dest, opts) = match parts.as_slice() {
@@ -224,14 +224,14 @@ fn from_bind(spec: &str) -> Result<Planned, Status> {
 
 /// One `--mount`. The gateway has refused what the proto cannot carry; what is left to
 /// refuse here is what each type must not have.
-fn from_mount(m: &Mount) -> Result<Planned, Status> {
+fn from_mount(m: &Mount) -> Result<Planned, ContainerError> {
     let kind = MountType::try_from(m.r#type).unwrap_or(MountType::Unspecified);
     let name = match kind {
         MountType::Bind => "bind",
         MountType::Volume => "volume",
         MountType::Tmpfs => "tmpfs",
         MountType::Unspecified => {
-            return Err(Status::invalid_argument(
+            return Err(ContainerError::invalid(
                 "invalid mount config: the mount type is missing: use bind, volume or tmpfs",
             ));
         }
@@ -312,9 +312,9 @@ fn from_mount(m: &Mount) -> Result<Planned, Status> {
 }
 
 /// The runtime's bind entry; its `:`-separated form cannot carry a `:` in a path.
-fn bind_entry(source: &str, p: &Planned, propagation: &str) -> Result<String, Status> {
+fn bind_entry(source: &str, p: &Planned, propagation: &str) -> Result<String, ContainerError> {
     if source.contains(':') || p.destination.contains(':') {
-        return Err(Status::invalid_argument(format!(
+        return Err(ContainerError::invalid(format!(
             "berth cannot mount {source:?} at {:?} yet: paths with ':' are not supported",
             p.destination
         )));
@@ -331,7 +331,11 @@ impl Containers {
     /// sweep does not find; the create's record or [`Records::abandon`] clears the notes.
     ///
     /// [`Records::abandon`]: super::record::Records::abandon
-    pub fn resolve_mounts(&self, id: &str, planned: Vec<Planned>) -> Result<Resolved, Status> {
+    pub fn resolve_mounts(
+        &self,
+        id: &str,
+        planned: Vec<Planned>,
+    ) -> Result<Resolved, ContainerError> {
         let mut out = Resolved::default();
         let result = self.resolve_into(id, planned, &mut out);
         if let Err(e) = result {
@@ -349,7 +353,7 @@ impl Containers {
         id: &str,
         planned: Vec<Planned>,
         out: &mut Resolved,
-    ) -> Result<(), Status> {
+    ) -> Result<(), ContainerError> {
         for p in planned {
             let record = |kind, name: &str, source: &str, propagation: &str| MountRecord {
                 kind,
@@ -386,7 +390,7 @@ impl Containers {
                     if self.volumes.get(&name).is_err() {
                         self.records
                             .intend_volume(id, &name)
-                            .map_err(|e| Status::internal(e.to_string()))?;
+                            .map_err(|e| ContainerError::internal(e.to_string()))?;
                     }
                     let (volume, new) = self.volumes.create(NewVolume {
                         name: Some(name),

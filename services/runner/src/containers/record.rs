@@ -96,6 +96,15 @@ pub enum RecordError {
     },
 }
 
+impl crate::error::Classified for RecordError {
+    fn kind(&self) -> crate::error::ErrorKind {
+        match self {
+            RecordError::Ambiguous(_) => crate::error::ErrorKind::Invalid,
+            _ => crate::error::ErrorKind::Internal,
+        }
+    }
+}
+
 /// The container table, with the tables that share its transactions: the create
 /// requests and the creates under way.
 #[derive(Debug)]
@@ -203,6 +212,15 @@ impl Records {
             .map_err(|e| self.error(e))?;
         forget_volume_intents(&self.table, &tx, &record.id)?;
         Ok(self.table.commit(tx)?)
+    }
+
+    /// Changes the record of `id` in one transaction: a change made meanwhile by someone
+    /// else is kept, not overwritten with an older copy.
+    pub fn update(&self, id: &str, change: impl FnOnce(&mut Record)) -> Result<(), RecordError> {
+        self.table.update(id, |record| {
+            change(record);
+            Ok::<(), RecordError>(())
+        })
     }
 
     pub fn remove(&self, id: &str) -> Result<(), RecordError> {

@@ -10,11 +10,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::ContainerError;
 use berth_proto::v1::{RestartPolicy, RestartPolicyName};
-use tonic::Status;
 
 use super::record::Record;
-use super::{Containers, blocking, runtime_status};
+use super::{Containers, blocking};
 
 /// Docker's restart manager doubles its delay from 100 ms after each restart and starts
 /// over once a run lasted 10 s; the same numbers here, so a crash loop behaves alike.
@@ -28,7 +28,7 @@ pub struct PendingAttach {
     stdin: bool,
     stdout: bool,
     stderr: bool,
-    reply: tokio::sync::oneshot::Sender<Result<berth_runtime::Session, Status>>,
+    reply: tokio::sync::oneshot::Sender<Result<berth_runtime::Session, ContainerError>>,
 }
 
 /// Why a container stopped, as far as the restart policy cares.
@@ -66,7 +66,7 @@ pub fn next_delay(previous: Option<Duration>, ran_for: Duration) -> Duration {
 
 impl Containers {
     /// Starts an exited container again, as `docker start` does.
-    pub async fn rerun(self: &Arc<Self>, record: &Record) -> Result<(), Status> {
+    pub async fn rerun(self: &Arc<Self>, record: &Record) -> Result<(), ContainerError> {
         // Between the runtime's delete and the new monitor's first report the container
         // has no runtime state: inspect and ps show it as restarting meanwhile.
         self.restarting.lock().await.insert(record.id.clone());
@@ -81,33 +81,33 @@ impl Containers {
     }
 
     /// Returns whether it started the container (false: it was running already).
-    async fn rerun_now(self: &Arc<Self>, record: &Record) -> Result<bool, Status> {
+    async fn rerun_now(self: &Arc<Self>, record: &Record) -> Result<bool, ContainerError> {
         // A policy restart and a `docker start` may meet here; the second finds the
         // container running and leaves it be.
         let _one_at_a_time = self.reruns.lock().await;
         let this = self.clone();
         let rec = record.clone();
         let handle = blocking(move || {
-            let st = this.runtime.state(&rec.id).map_err(runtime_status)?;
+            let st = this.runtime.state(&rec.id).map_err(ContainerError::from)?;
             if st.status != berth_runtime::Status::Exited {
                 return Ok(None);
             }
-            let mut config = this.runtime.config(&rec.id).map_err(runtime_status)?;
+            let mut config = this.runtime.config(&rec.id).map_err(ContainerError::from)?;
             let fs = this.fs(&rec.id);
             // A reboot may have taken the overlay away; mounting a mounted root is a no-op.
             fs.mount(&rec.lowers)
-                .map_err(|e| Status::internal(e.to_string()))?;
+                .map_err(|e| ContainerError::internal(e.to_string()))?;
             // Fresh files for the new run (the host's may have changed), and mounts for
             // containers made before berth bind-mounted them.
             config.engine_files =
                 crate::networks::prepare_etc_files(&fs.dir, &config.hostname, &config.network)?;
             this.runtime
                 .delete(&rec.id, false)
-                .map_err(runtime_status)?;
+                .map_err(ContainerError::from)?;
             let handle = this
                 .runtime
                 .create(&rec.id, &config, &fs.rootfs())
-                .map_err(runtime_status)?;
+                .map_err(ContainerError::from)?;
             for waiting in this
                 .next_run_attaches
                 .blocking_lock()
@@ -117,7 +117,7 @@ impl Containers {
                 let session = this
                     .runtime
                     .attach(&rec.id, waiting.stdin, waiting.stdout, waiting.stderr)
-                    .map_err(runtime_status);
+                    .map_err(ContainerError::from);
                 let _ = waiting.reply.send(session);
             }
             Ok(Some(handle))
@@ -131,11 +131,11 @@ impl Containers {
         self.save(&record)?;
         // The last run's exit watcher normally did this already; the new run's process
         // then joins the same networks, with new veths and its ports published again.
-        self.networks.unplug(self, &record.id).await;
-        self.networks.plug(self, &record.id, handle.pid).await?;
+        self.networks.unplug(&**self, &record.id).await;
+        self.networks.plug(&**self, &record.id, handle.pid).await?;
         let this = self.clone();
         let id = record.id.clone();
-        blocking(move || this.runtime.start(&id).map_err(runtime_status)).await?;
+        blocking(move || this.runtime.start(&id).map_err(ContainerError::from)).await?;
         Ok(true)
     }
 
@@ -147,7 +147,7 @@ impl Containers {
         stdin: bool,
         stdout: bool,
         stderr: bool,
-    ) -> tokio::sync::oneshot::Receiver<Result<berth_runtime::Session, Status>> {
+    ) -> tokio::sync::oneshot::Receiver<Result<berth_runtime::Session, ContainerError>> {
         let (tx, rx) = tokio::sync::oneshot::channel();
         self.next_run_attaches
             .lock()
@@ -164,20 +164,20 @@ impl Containers {
     }
 
     /// Keeps the record (and the spec beside it) as they are now.
-    pub fn save(&self, record: &Record) -> Result<(), Status> {
+    pub fn save(&self, record: &Record) -> Result<(), ContainerError> {
         let spec = self
             .records
             .spec(&record.id)
-            .map_err(|e| Status::internal(e.to_string()))?
+            .map_err(|e| ContainerError::internal(e.to_string()))?
             .unwrap_or_default();
         self.records
             .put(record, &spec)
-            .map_err(|e| Status::internal(e.to_string()))
+            .map_err(|e| ContainerError::internal(e.to_string()))
     }
 
     /// Marks a container as stopped by its user (`docker stop`, `docker kill`), which
     /// turns its restart policy off until it is started again.
-    pub fn mark_stopped(&self, id: &str) -> Result<(), Status> {
+    pub fn mark_stopped(&self, id: &str) -> Result<(), ContainerError> {
         let mut record = self.find(id)?;
         if !record.manually_stopped {
             record.manually_stopped = true;
@@ -238,7 +238,7 @@ impl Containers {
             tracing::warn!(container = id, error = %e, "recording the restart failed");
         }
         if let Err(e) = self.rerun(&record).await {
-            tracing::warn!(container = id, error = %e.message(), "restarting the container failed");
+            tracing::warn!(container = id, error = %e, "restarting the container failed");
         }
     }
 
@@ -269,7 +269,7 @@ impl Containers {
                 tracing::warn!(container = %record.id, error = %e, "recording the restart failed");
             }
             if let Err(e) = self.rerun(&record).await {
-                tracing::warn!(container = %record.id, error = %e.message(), "restarting the container failed");
+                tracing::warn!(container = %record.id, error = %e, "restarting the container failed");
             }
         }
     }

@@ -11,44 +11,28 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use berth_bus::subjects;
-use berth_proto::v1::{InspectImageRequest, ListImagesRequest};
 use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
 
 use super::Containers;
 use super::record::Record;
+use crate::error::ErrorKind;
 use berth_snapshots::chain_ids;
 
 impl Containers {
     /// The chain IDs of every image in the image store; `None` when the store cannot say,
     /// so nothing is taken for unused.
     async fn image_chains(&self) -> Option<HashSet<berth_oci::Digest>> {
-        let mut store = self.image_store.clone();
-        let images = store
-            .list_images(ListImagesRequest {
-                all: true,
-                ..Default::default()
-            })
-            .await
-            .ok()?
-            .into_inner()
-            .images;
+        let ids = self.images.image_ids().await.ok()?;
         let mut chains = HashSet::new();
-        for image in images {
-            let Some(id) = image.id else { continue };
-            let inspected = match store
-                .inspect_image(InspectImageRequest {
-                    reference: id.value.clone(),
-                    platform: None,
-                })
-                .await
-            {
-                Ok(r) => r.into_inner(),
+        for id in ids {
+            let config_json = match self.images.config(&id).await {
+                Ok(c) => c,
                 // Deleted since the listing: nothing of it to keep.
-                Err(s) if s.code() == tonic::Code::NotFound => continue,
+                Err(e) if e.kind == ErrorKind::NotFound => continue,
                 Err(_) => return None,
             };
-            let config = berth_oci::config::parse_config(&inspected.config_json).ok()?;
+            let config = berth_oci::config::parse_config(&config_json).ok()?;
             let diff_ids = berth_oci::config::diff_ids(&config).ok()?;
             chains.extend(chain_ids(&diff_ids));
         }
@@ -83,14 +67,8 @@ impl Containers {
         let this = self.clone();
         let image_id = removed.image_id.clone();
         tokio::spawn(async move {
-            let mut store = this.image_store.clone();
-            let found = store
-                .inspect_image(InspectImageRequest {
-                    reference: image_id,
-                    platform: None,
-                })
-                .await;
-            if found.is_err_and(|s| s.code() == tonic::Code::NotFound) {
+            let found = this.images.config(&image_id).await;
+            if found.is_err_and(|e| e.kind == ErrorKind::NotFound) {
                 this.snapshots.want_sweep();
             }
         });

@@ -11,7 +11,7 @@
 use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 
-use super::{Containers, blocking};
+use super::{ContainerError, Containers, blocking};
 
 impl Containers {
     /// Removes every container with no record (see the module docs).
@@ -21,7 +21,7 @@ impl Containers {
             let recorded: HashSet<String> = this
                 .records
                 .all()
-                .map_err(|e| tonic::Status::internal(e.to_string()))?
+                .map_err(|e| ContainerError::internal(e.to_string()))?
                 .into_iter()
                 .map(|r| r.id)
                 .collect();
@@ -64,7 +64,7 @@ impl Containers {
         match swept {
             Ok(0) => {}
             Ok(n) => tracing::info!(removed = n, "unfinished creates cleaned up"),
-            Err(e) => tracing::warn!(error = %e.message(), "sweeping unfinished creates failed"),
+            Err(e) => tracing::warn!(error = %e, "sweeping unfinished creates failed"),
         }
     }
 }

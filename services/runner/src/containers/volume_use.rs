@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use tonic::Status;
+use super::ContainerError;
 
 use super::Containers;
 use super::mounts::MountKind;
@@ -13,11 +13,11 @@ use super::record::Record;
 
 impl Containers {
     /// Volume name -> IDs of the containers that use it.
-    pub fn volume_users(&self) -> Result<BTreeMap<String, Vec<String>>, Status> {
+    pub fn volume_users(&self) -> Result<BTreeMap<String, Vec<String>>, ContainerError> {
         let records = self
             .records
             .all()
-            .map_err(|e| Status::internal(e.to_string()))?;
+            .map_err(|e| ContainerError::internal(e.to_string()))?;
         let mut users: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for r in records {
             for m in r.mounts.iter().filter(|m| m.kind == MountKind::Volume) {
@@ -29,11 +29,11 @@ impl Containers {
 
     /// Removes a volume no container uses; Docker's 409 "volume is in use" otherwise,
     /// whether forced or not.
-    pub async fn remove_volume(&self, name: &str) -> Result<(), Status> {
+    pub async fn remove_volume(&self, name: &str) -> Result<(), ContainerError> {
         let _names = self.names.lock().await;
         self.volumes.get(name)?;
         if let Some(ids) = self.volume_users()?.get(name) {
-            return Err(Status::failed_precondition(format!(
+            return Err(ContainerError::state(format!(
                 "remove {name}: volume is in use - [{}]",
                 ids.join(", ")
             )));

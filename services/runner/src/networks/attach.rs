@@ -11,16 +11,15 @@ use std::collections::HashMap;
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 
+use super::NetworkError;
 use berth_network::{AttachOptions, BridgeNetwork, Endpoint, PortForward, PortSpec};
 use berth_proto::v1::EndpointConfig;
 use berth_runtime::NetworkMode;
 use serde::{Deserialize, Serialize};
-use tonic::Status;
 
+use super::members::{Member, Members};
 use super::store::{Driver, NetworkRecord};
 use super::{Networks, internal, new_id};
-use crate::containers::Containers;
-use crate::containers::record::Record;
 
 /// A container's place on one network: what was asked for, and while its process runs,
 /// the endpoint it got.
@@ -52,65 +51,46 @@ pub struct Plan {
     pub bridged: bool,
 }
 
-/// Saves a container's record with its spec (the record table keeps both together).
-pub(crate) fn save_record(c: &Containers, record: &Record) -> Result<(), Status> {
-    let spec = c
-        .records
-        .spec(&record.id)
-        .map_err(internal)?
-        .unwrap_or_default();
-    c.records.put(record, &spec).map_err(internal)
-}
-
-fn is_live(c: &Containers, id: &str) -> Option<i32> {
-    c.runtime
-        .state(id)
-        .ok()
-        .filter(|s| s.status != berth_runtime::Status::Exited)
-        .and_then(|s| s.pid)
-}
-
 impl Networks {
     /// Checks an endpoint config against its network and turns it into a membership.
     fn membership(
         &self,
         network: &NetworkRecord,
         config: Option<&EndpointConfig>,
-    ) -> Result<Membership, Status> {
+    ) -> Result<Membership, NetworkError> {
         let config = config.cloned().unwrap_or_default();
         let user_defined = network.resolves_names();
         if !config.aliases.is_empty() && !user_defined {
-            return Err(Status::invalid_argument(
+            return Err(NetworkError::invalid(
                 "network-scoped alias is supported only for containers in user defined networks",
             ));
         }
         for alias in &config.aliases {
             berth_network::validate_hostname(alias)
-                .map_err(|e| Status::invalid_argument(e.to_string()))?;
+                .map_err(|e| NetworkError::invalid(e.to_string()))?;
         }
         let ipv4_address = match config.ipv4_address.as_str() {
             "" => None,
             ip if !user_defined => {
-                return Err(Status::invalid_argument(format!(
+                return Err(NetworkError::invalid(format!(
                     "user specified IP address ({ip}) is supported on user defined networks only"
                 )));
             }
-            ip => {
-                Some(ip.parse().map_err(|_| {
-                    Status::invalid_argument(format!("invalid IPv4 address {ip:?}"))
-                })?)
-            }
+            ip => Some(
+                ip.parse()
+                    .map_err(|_| NetworkError::invalid(format!("invalid IPv4 address {ip:?}")))?,
+            ),
         };
         if let (Some(ip), Some(subnet)) = (ipv4_address, network.subnet())
             && !subnet.contains(ip)
         {
-            return Err(Status::invalid_argument(format!(
+            return Err(NetworkError::invalid(format!(
                 "invalid address {ip}: it does not belong to any of network {}'s subnets ({subnet})",
                 network.name
             )));
         }
         if !config.ipv6_address.is_empty() {
-            return Err(Status::invalid_argument(
+            return Err(NetworkError::invalid(
                 "IPv6 addresses are not supported by berth's networks yet",
             ));
         }
@@ -129,13 +109,13 @@ impl Networks {
         &self,
         network_mode: &str,
         endpoints: &HashMap<String, EndpointConfig>,
-    ) -> Result<Plan, Status> {
+    ) -> Result<Plan, NetworkError> {
         let mode = match network_mode {
             "" | "default" => "bridge",
             m => m,
         };
         if mode.starts_with("container:") {
-            return Err(Status::unimplemented(format!(
+            return Err(NetworkError::unsupported(format!(
                 "network mode {mode:?} is not available yet: use bridge, host, none or a network name"
             )));
         }
@@ -170,7 +150,7 @@ impl Networks {
         for (name, config) in configs {
             let network = self.find(name)?;
             if !plan.bridged || network.driver != Driver::Bridge {
-                return Err(Status::invalid_argument(format!(
+                return Err(NetworkError::invalid(format!(
                     "container cannot be connected to network {} as well as {}: host and none \
                      networks stand alone",
                     network.name, primary.name
@@ -192,7 +172,7 @@ impl Networks {
         membership: &mut Membership,
         pid: i32,
         options: AttachOptions,
-    ) -> Result<(), Status> {
+    ) -> Result<(), NetworkError> {
         let config = network
             .bridge
             .clone()
@@ -204,7 +184,7 @@ impl Networks {
                 Some(ip) => ipam.allocate_specific(ip).map(|()| ip),
                 None => ipam.allocate(),
             }
-            .map_err(|e| Status::failed_precondition(e.to_string()))
+            .map_err(|e| NetworkError::state(e.to_string()))
         })?;
         let netns = PathBuf::from(format!("/proc/{pid}/ns/net"));
         match bridge.attach_with(&netns, ip, &options).await {
@@ -235,9 +215,9 @@ impl Networks {
 
     /// Wires a container whose process (`pid`) was just created to all its networks,
     /// writes its /etc/hosts and publishes its ports. On failure nothing stays attached.
-    pub async fn plug(&self, c: &Containers, id: &str, pid: i32) -> Result<(), Status> {
+    pub async fn plug(&self, c: &dyn Members, id: &str, pid: i32) -> Result<(), NetworkError> {
         let changes = self.changes.lock().await;
-        let mut record = c.find(id)?;
+        let mut record = c.member(id)?;
         let mut joined = Vec::new();
         let mut wired = self.wire_all(&mut record, pid, &mut joined).await;
         if wired.is_ok() && !joined.is_empty() {
@@ -249,10 +229,10 @@ impl Networks {
                 self.detach_one(m).await;
             }
             record.ports.clear();
-            let _ = save_record(c, &record);
+            let _ = c.save(&record);
             return Err(e);
         }
-        save_record(c, &record)?;
+        c.save(&record)?;
         super::hosts::refresh_one(self, c, &record).await;
         self.refresh_hosts(c, &joined, Some(id)).await;
         drop(changes);
@@ -264,10 +244,10 @@ impl Networks {
 
     async fn wire_all(
         &self,
-        record: &mut Record,
+        record: &mut Member,
         pid: i32,
         joined: &mut Vec<NetworkRecord>,
-    ) -> Result<(), Status> {
+    ) -> Result<(), NetworkError> {
         for i in 0..record.networks.len() {
             let network = self.find(&record.networks[i].network_id)?;
             if network.driver != Driver::Bridge {
@@ -284,7 +264,7 @@ impl Networks {
         Ok(())
     }
 
-    async fn finish_plug(&self, record: &mut Record) -> Result<(), Status> {
+    async fn finish_plug(&self, record: &mut Member) -> Result<(), NetworkError> {
         if let Some(primary) = primary_endpoint(&record.networks) {
             record.ports = self.publish(&record.id, &primary, &record.publish).await?;
         }
@@ -292,9 +272,9 @@ impl Networks {
     }
 
     /// Takes a stopped container off all its networks (idempotent).
-    pub async fn unplug(&self, c: &Containers, id: &str) {
+    pub async fn unplug(&self, c: &dyn Members, id: &str) {
         let changes = self.changes.lock().await;
-        let Ok(mut record) = c.find(id) else {
+        let Ok(mut record) = c.member(id) else {
             return;
         };
         self.stop_forwards(id).await;
@@ -311,7 +291,7 @@ impl Networks {
             return;
         }
         record.ports.clear();
-        if let Err(e) = save_record(c, &record) {
+        if let Err(e) = c.save(&record) {
             tracing::warn!(container = id, error = %e, "saving the container's networks failed");
         }
         self.refresh_hosts(c, &left, None).await;
@@ -323,11 +303,11 @@ impl Networks {
 
     /// After a runner restart: a running container's port proxies and DNAT rules start
     /// again.
-    pub async fn republish(&self, record: &Record) {
-        if let Some(primary) = primary_endpoint(&record.networks)
-            && let Err(e) = self.publish(&record.id, &primary, &record.ports).await
+    pub async fn republish(&self, id: &str, networks: &[Membership], ports: &[PortSpec]) {
+        if let Some(primary) = primary_endpoint(networks)
+            && let Err(e) = self.publish(id, &primary, ports).await
         {
-            tracing::warn!(container = %record.id, error = %e, "republishing ports failed");
+            tracing::warn!(container = %id, error = %e, "republishing ports failed");
         }
     }
 
@@ -335,31 +315,31 @@ impl Networks {
     /// stopped one is recorded and joins when it starts.
     pub async fn connect(
         &self,
-        c: &Containers,
+        c: &dyn Members,
         network: &str,
         container: &str,
         config: Option<&EndpointConfig>,
-    ) -> Result<(), Status> {
+    ) -> Result<(), NetworkError> {
         let changes = self.changes.lock().await;
         let network = self.find(network)?;
-        let mut record = c.find(container)?;
+        let mut record = c.member(container)?;
         let mode_network = self.find(&record.network_mode).ok();
         if network.driver != Driver::Bridge
             || mode_network.is_some_and(|n| n.driver != Driver::Bridge)
         {
-            return Err(Status::permission_denied(
+            return Err(NetworkError::denied(
                 "container sharing network namespace with another container or host cannot be \
                  connected to any other network; host and none networks stand alone",
             ));
         }
         if record.networks.iter().any(|m| m.network_id == network.id) {
-            return Err(Status::permission_denied(format!(
+            return Err(NetworkError::denied(format!(
                 "endpoint with name {} already exists in network {}",
                 record.name, network.name
             )));
         }
         let mut membership = self.membership(&network, config)?;
-        if let Some(pid) = is_live(c, &record.id) {
+        if let Some(pid) = c.live_pid(&record.id) {
             let attached = record
                 .networks
                 .iter()
@@ -392,7 +372,7 @@ impl Networks {
                 }
             }
         }
-        if let Err(e) = save_record(c, &record) {
+        if let Err(e) = c.save(&record) {
             if let Some(m) = record.networks.last_mut() {
                 self.detach_one(m).await;
             }
@@ -411,25 +391,25 @@ impl Networks {
     /// `docker network disconnect`.
     pub async fn disconnect(
         &self,
-        c: &Containers,
+        c: &dyn Members,
         network: &str,
         container: &str,
-    ) -> Result<(), Status> {
+    ) -> Result<(), NetworkError> {
         let changes = self.changes.lock().await;
         let network = self.find(network)?;
-        let mut record = c.find(container)?;
+        let mut record = c.member(container)?;
         let Some(index) = record
             .networks
             .iter()
             .position(|m| m.network_id == network.id)
         else {
-            return Err(Status::permission_denied(format!(
+            return Err(NetworkError::denied(format!(
                 "container {} is not connected to network {}",
                 record.name, network.name
             )));
         };
         if network.driver != Driver::Bridge {
-            return Err(Status::permission_denied(
+            return Err(NetworkError::denied(
                 "container cannot be disconnected from host network or connected to host network",
             ));
         }
@@ -454,7 +434,7 @@ impl Networks {
             }
         }
         self.detach_one(&mut membership).await;
-        save_record(c, &record)?;
+        c.save(&record)?;
         self.refresh_hosts(c, std::slice::from_ref(&network), Some(&record.id))
             .await;
         super::hosts::refresh_one(self, c, &record).await;
@@ -470,7 +450,7 @@ impl Networks {
         id: &str,
         primary: &PrimaryEndpoint,
         ports: &[PortSpec],
-    ) -> Result<Vec<PortSpec>, Status> {
+    ) -> Result<Vec<PortSpec>, NetworkError> {
         if ports.is_empty() {
             return Ok(Vec::new());
         }
@@ -486,7 +466,7 @@ impl Networks {
                     for f in started {
                         f.stop().await;
                     }
-                    return Err(Status::failed_precondition(e.to_string()));
+                    return Err(NetworkError::state(e.to_string()));
                 }
             }
         }
@@ -533,7 +513,7 @@ fn primary_endpoint(networks: &[Membership]) -> Option<PrimaryEndpoint> {
 }
 
 /// The next free `ethN` inside a container.
-fn next_ifname(record: &Record) -> String {
+fn next_ifname(record: &Member) -> String {
     let used: Vec<&str> = record
         .networks
         .iter()

@@ -17,13 +17,12 @@
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
+use super::NetworkError;
 use berth_network::{HostsFile, write_container_file};
 use berth_runtime::{EngineFile, NetworkMode};
-use tonic::Status;
 
+use super::members::{Member, Members};
 use super::{NetworkRecord, Networks, internal};
-use crate::containers::Containers;
-use crate::containers::record::Record;
 
 /// The engine's files: their names in the state directory (Docker's) and in the container.
 const ETC_FILES: [(&str, &str); 3] = [
@@ -50,7 +49,7 @@ pub(crate) fn prepare_etc_files(
     dir: &Path,
     hostname: &str,
     network: &NetworkMode,
-) -> Result<Vec<EngineFile>, Status> {
+) -> Result<Vec<EngineFile>, NetworkError> {
     let host_resolv = berth_network::read_host_resolv_conf().unwrap_or_default();
     let (hosts, resolv) = if *network == NetworkMode::Host {
         let hosts = std::fs::read_to_string(HOST_HOSTS).unwrap_or_default();
@@ -73,23 +72,12 @@ pub(crate) fn prepare_etc_files(
     Ok(files)
 }
 
-/// The hostname a container was given: its own, or its short ID as Docker does.
-fn hostname_of(c: &Containers, record: &Record) -> String {
-    c.records
-        .spec(&record.id)
-        .ok()
-        .flatten()
-        .map(|s| s.hostname)
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| record.id[..12].to_owned())
-}
-
 /// A container's /etc/hosts: its own address with its hostname, name and aliases, then
 /// the peers on the user-defined networks it is attached to.
 fn render(
-    record: &Record,
+    record: &Member,
     hostname: &str,
-    all: &[Record],
+    all: &[Member],
     networks: &[NetworkRecord],
 ) -> Option<String> {
     let named = |id: &str| networks.iter().any(|n| n.id == id && n.resolves_names());
@@ -136,11 +124,11 @@ fn render(
     Some(hosts.render())
 }
 
-fn write_hosts(c: &Containers, record: &Record, all: &[Record], networks: &[NetworkRecord]) {
-    let Some(text) = render(record, &hostname_of(c, record), all, networks) else {
+fn write_hosts(c: &dyn Members, record: &Member, all: &[Member], networks: &[NetworkRecord]) {
+    let Some(text) = render(record, &c.hostname(&record.id), all, networks) else {
         return;
     };
-    let path = hosts_path(&c.fs(&record.id).dir);
+    let path = hosts_path(&c.dir(&record.id));
     if let Err(e) = write_container_file(&path, &text) {
         tracing::warn!(container = %record.id, error = %e, "updating /etc/hosts failed");
     }
@@ -148,9 +136,9 @@ fn write_hosts(c: &Containers, record: &Record, all: &[Record], networks: &[Netw
 
 impl Networks {
     /// After `docker rename`: the peers of container `id` learn its new name.
-    pub async fn renamed(&self, c: &Containers, id: &str) {
+    pub async fn renamed(&self, c: &dyn Members, id: &str) {
         let _changes = self.changes.lock().await;
-        let Ok(record) = c.find(id) else {
+        let Ok(record) = c.member(id) else {
             return;
         };
         let joined: Vec<NetworkRecord> = record
@@ -168,7 +156,7 @@ impl Networks {
     /// one else's.
     pub(super) async fn refresh_hosts(
         &self,
-        c: &Containers,
+        c: &dyn Members,
         changed: &[NetworkRecord],
         except: Option<&str>,
     ) {
@@ -176,7 +164,7 @@ impl Networks {
         if naming.is_empty() {
             return;
         }
-        let (Ok(all), Ok(networks)) = (c.records.all(), self.store.all()) else {
+        let (Ok(all), Ok(networks)) = (c.members(), self.store.all()) else {
             return;
         };
         for record in all.iter().filter(|r| Some(r.id.as_str()) != except) {
@@ -192,8 +180,8 @@ impl Networks {
 }
 
 /// Rewrites one container's /etc/hosts (it joined or left a network).
-pub(super) async fn refresh_one(networks: &Networks, c: &Containers, record: &Record) {
-    if let (Ok(all), Ok(nets)) = (c.records.all(), networks.store.all()) {
+pub(super) async fn refresh_one(networks: &Networks, c: &dyn Members, record: &Member) {
+    if let (Ok(all), Ok(nets)) = (c.members(), networks.store.all()) {
         write_hosts(c, record, &all, &nets);
     }
 }

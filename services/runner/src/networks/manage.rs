@@ -4,13 +4,14 @@
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
+use super::NetworkError;
+use crate::error::{Classified as _, ErrorKind};
 use berth_network::{BridgeConfig, BridgeNetwork, Ipam, Ipv4Subnet};
 use berth_proto::v1::{CreateNetworkRequest, StringList};
-use tonic::Status;
 
+use super::members::Members;
 use super::store::{Driver, NetworkRecord};
 use super::{Networks, new_id};
-use crate::containers::Containers;
 
 const BRIDGE_NAME_OPTION: &str = "com.docker.network.bridge.name";
 const MASQUERADE_OPTION: &str = "com.docker.network.bridge.enable_ip_masquerade";
@@ -23,14 +24,14 @@ fn valid_network_name(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
 }
 
-fn invalid(message: impl Into<String>) -> Status {
-    Status::invalid_argument(message)
+fn invalid(message: impl Into<String>) -> NetworkError {
+    NetworkError::invalid(message)
 }
 
 /// The subnet and gateway asked for in `IPAM.Config`, checked.
 fn requested_addresses(
     r: &CreateNetworkRequest,
-) -> Result<(Option<Ipv4Subnet>, Option<Ipv4Addr>), Status> {
+) -> Result<(Option<Ipv4Subnet>, Option<Ipv4Addr>), NetworkError> {
     let ipam = r.ipam.clone().unwrap_or_default();
     if !matches!(ipam.driver.as_str(), "" | "default") {
         return Err(invalid(format!(
@@ -83,7 +84,7 @@ fn requested_addresses(
 fn apply_options(
     config: &mut BridgeConfig,
     options: &BTreeMap<String, String>,
-) -> Result<(), Status> {
+) -> Result<(), NetworkError> {
     if let Some(name) = options.get(BRIDGE_NAME_OPTION) {
         berth_network::validate_bridge_name(name).map_err(|e| invalid(e.to_string()))?;
         config.name = name.clone();
@@ -104,7 +105,7 @@ fn apply_options(
 
 impl Networks {
     /// Creates a bridge network; returns it.
-    pub async fn create(&self, r: CreateNetworkRequest) -> Result<NetworkRecord, Status> {
+    pub async fn create(&self, r: CreateNetworkRequest) -> Result<NetworkRecord, NetworkError> {
         if !valid_network_name(&r.name) {
             return Err(invalid(format!(
                 "invalid network name {:?}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed",
@@ -114,7 +115,7 @@ impl Networks {
         match r.driver.as_str() {
             "" | "bridge" => {}
             "host" | "null" => {
-                return Err(Status::permission_denied(format!(
+                return Err(NetworkError::denied(format!(
                     "only one instance of \"{}\" network is allowed",
                     r.driver
                 )));
@@ -144,13 +145,13 @@ impl Networks {
         let _changes = self.changes.lock().await;
         let existing = self.store.all()?;
         if existing.iter().any(|n| n.name == r.name) {
-            return Err(Status::already_exists(format!(
+            return Err(NetworkError::conflict(format!(
                 "network with name {} already exists",
                 r.name
             )));
         }
         if existing.iter().any(|n| n.id == id) {
-            return Err(Status::already_exists(format!(
+            return Err(NetworkError::conflict(format!(
                 "network with ID {id} already exists"
             )));
         }
@@ -163,7 +164,7 @@ impl Networks {
             .iter()
             .any(|n| n.bridge.as_ref().is_some_and(|b| b.name == config.name))
         {
-            return Err(Status::already_exists(format!(
+            return Err(NetworkError::conflict(format!(
                 "bridge {} is already used by another network",
                 config.name
             )));
@@ -173,7 +174,7 @@ impl Networks {
         if let Err(e) = BridgeNetwork::ensure(config.clone()).await {
             // Whatever half of it was made goes again.
             let _ = berth_network::delete_bridge_network(&config.name).await;
-            return Err(Status::internal(format!(
+            return Err(NetworkError::internal(format!(
                 "cannot create network {}: {e}",
                 r.name
             )));
@@ -205,7 +206,7 @@ impl Networks {
         &self,
         requested: Option<Ipv4Subnet>,
         existing: &[NetworkRecord],
-    ) -> Result<Ipv4Subnet, Status> {
+    ) -> Result<Ipv4Subnet, NetworkError> {
         let routes = berth_network::host_routes().unwrap_or_else(|e| {
             tracing::warn!(error = %e, "cannot read the host's routes");
             Vec::new()
@@ -216,13 +217,13 @@ impl Networks {
             return self
                 .pool
                 .pick(&taken)
-                .map_err(|e| Status::failed_precondition(e.to_string()));
+                .map_err(|e| NetworkError::state(e.to_string()));
         };
         if let Some(other) = existing
             .iter()
             .find(|n| n.subnet().is_some_and(|s| s.overlaps(&subnet)))
         {
-            return Err(Status::failed_precondition(format!(
+            return Err(NetworkError::state(format!(
                 "invalid pool request: Pool overlaps with other one on this address space: \
                  {subnet} overlaps network {} ({}); choose another --subnet",
                 other.name,
@@ -230,7 +231,7 @@ impl Networks {
             )));
         }
         if let Some(route) = routes.iter().find(|r| r.overlaps(&subnet)) {
-            return Err(Status::failed_precondition(format!(
+            return Err(NetworkError::state(format!(
                 "invalid pool request: {subnet} overlaps the route to {route} that this host \
                  already has; choose another --subnet"
             )));
@@ -239,16 +240,16 @@ impl Networks {
     }
 
     /// Removes a network no running container uses; stopped containers forget it.
-    pub async fn remove(&self, containers: &Containers, text: &str) -> Result<(), Status> {
+    pub async fn remove(&self, containers: &dyn Members, text: &str) -> Result<(), NetworkError> {
         let _changes = self.changes.lock().await;
         let network = self.find(text)?;
         if network.predefined {
-            return Err(Status::permission_denied(format!(
+            return Err(NetworkError::denied(format!(
                 "{} is a pre-defined network and cannot be removed",
                 network.name
             )));
         }
-        let records = containers.records.all().map_err(super::internal)?;
+        let records = containers.members()?;
         let active: Vec<String> = records
             .iter()
             .filter(|r| {
@@ -259,7 +260,7 @@ impl Networks {
             .map(|r| format!("name:{:?} id:{:?}", r.name, &r.id[..12]))
             .collect();
         if !active.is_empty() {
-            return Err(Status::failed_precondition(format!(
+            return Err(NetworkError::state(format!(
                 "error while removing network: network {} has active endpoints ({}); stop or \
                  disconnect those containers first",
                 network.name,
@@ -270,7 +271,7 @@ impl Networks {
             let before = record.networks.len();
             record.networks.retain(|m| m.network_id != network.id);
             if record.networks.len() != before {
-                super::attach::save_record(containers, &record)?;
+                containers.save(&record)?;
             }
         }
         berth_network::delete_bridge_network(&network.bridge_name())
@@ -286,11 +287,11 @@ impl Networks {
     /// filters (`until`, `label`, `label!`) select; returns their names.
     pub async fn prune(
         &self,
-        containers: &Containers,
+        containers: &dyn Members,
         filters: &std::collections::HashMap<String, StringList>,
-    ) -> Result<Vec<String>, Status> {
+    ) -> Result<Vec<String>, NetworkError> {
         let selected = PruneFilter::parse(filters)?;
-        let records = containers.records.all().map_err(super::internal)?;
+        let records = containers.members()?;
         let mut removed = Vec::new();
         for network in self.store.all()? {
             let in_use = records.iter().any(|r| {
@@ -304,7 +305,7 @@ impl Networks {
             match self.remove(containers, &network.id).await {
                 Ok(()) => removed.push(network.name),
                 // A container joined in between: it is in use after all.
-                Err(e) if e.code() == tonic::Code::FailedPrecondition => {}
+                Err(e) if e.kind() == ErrorKind::State => {}
                 Err(e) => return Err(e),
             }
         }
@@ -329,7 +330,9 @@ struct PruneFilter {
 }
 
 impl PruneFilter {
-    fn parse(filters: &std::collections::HashMap<String, StringList>) -> Result<Self, Status> {
+    fn parse(
+        filters: &std::collections::HashMap<String, StringList>,
+    ) -> Result<Self, NetworkError> {
         let mut out = PruneFilter {
             until: None,
             labels: Vec::new(),

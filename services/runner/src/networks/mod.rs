@@ -10,10 +10,11 @@
 //! running containers. This module never forks or touches a container's processes.
 
 mod attach;
+mod error;
 mod hosts;
 mod manage;
+mod members;
 mod store;
-pub mod view;
 
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
@@ -21,10 +22,11 @@ use std::path::Path;
 use std::sync::Arc;
 
 use berth_network::{BridgeConfig, BridgeNetwork, Ipam, Ipv4Subnet, PortForward, SubnetPool};
-use tonic::Status;
 
 pub use attach::Membership;
+pub use error::NetworkError;
 pub(crate) use hosts::prepare_etc_files;
+pub use members::{Member, Members};
 pub use store::{Driver, NetworkRecord, NetworkStore, StoreError};
 
 /// How the runner's networks are set up.
@@ -52,14 +54,8 @@ pub struct Networks {
     bus: Arc<dyn berth_bus::Bus>,
 }
 
-impl From<StoreError> for Status {
-    fn from(e: StoreError) -> Self {
-        Status::internal(e.to_string())
-    }
-}
-
-fn internal(e: impl std::fmt::Display) -> Status {
-    Status::internal(e.to_string())
+fn internal(e: impl std::fmt::Display) -> NetworkError {
+    NetworkError::internal(e.to_string())
 }
 
 /// 64 hex characters like Docker's IDs.
@@ -224,20 +220,16 @@ impl Networks {
     }
 
     /// The network called `text` (ID, name or unique ID prefix), or Docker's message.
-    pub fn find(&self, text: &str) -> Result<NetworkRecord, Status> {
+    pub fn find(&self, text: &str) -> Result<NetworkRecord, NetworkError> {
         self.store
-            .find(text)
-            .map_err(|e| match e {
-                StoreError::Ambiguous { .. } => Status::invalid_argument(e.to_string()),
-                other => Status::internal(other.to_string()),
-            })?
-            .ok_or_else(|| Status::not_found(format!("network {text} not found")))
+            .find(text)?
+            .ok_or_else(|| NetworkError::not_found(format!("network {text} not found")))
     }
 
     /// Fails when bridge networking could not be set up on this host.
-    pub fn require_bridges(&self) -> Result<(), Status> {
+    pub fn require_bridges(&self) -> Result<(), NetworkError> {
         match &self.bridge_unavailable {
-            Some(why) => Err(Status::failed_precondition(format!(
+            Some(why) => Err(NetworkError::state(format!(
                 "bridge networking is unavailable on this runner ({why}); use --network host or none"
             ))),
             None => Ok(()),

@@ -8,8 +8,10 @@ use berth_proto::v1::*;
 use futures::StreamExt;
 use tonic::{Response, Status, Streaming};
 
-use crate::containers::{Containers, blocking, runtime_status};
-use crate::stdio::{ClientInput, Input, Output, pump};
+use crate::containers::Containers;
+use crate::rpc::blocking;
+use crate::rpc::status::runtime_status;
+use crate::rpc::stdio::{ClientInput, Input, Output, pump};
 
 type Stream<T> = tonic::codegen::BoxStream<T>;
 
@@ -64,11 +66,12 @@ pub async fn attach(
     // since the client starts the container only once it has it.
     let next = c.attach_next_run(&record.id, h_in, h_out, h_err).await;
     let output = futures::stream::once(async move {
-        let session = next.await.unwrap_or_else(|_| {
-            Err(Status::aborted(
+        let session = match next.await {
+            Ok(session) => session.map_err(Status::from),
+            Err(_) => Err(Status::aborted(
                 "the container was removed before it ran again",
-            ))
-        });
+            )),
+        };
         match session.and_then(|s| responses(s, h_in, inputs, resize)) {
             Ok(stream) => stream,
             Err(e) => Box::pin(futures::stream::once(std::future::ready(Err(e)))),

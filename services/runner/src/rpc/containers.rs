@@ -6,8 +6,11 @@ use std::time::Duration;
 use berth_proto::v1::*;
 use tonic::{Response, Status};
 
+use crate::containers::Containers;
 use crate::containers::logs::{LogCursor, LogFilter};
-use crate::containers::{Containers, blocking, runtime_status};
+use crate::error::{Classified as _, ErrorKind};
+use crate::rpc::blocking;
+use crate::rpc::status::runtime_status;
 
 type Stream<T> = tonic::codegen::BoxStream<T>;
 
@@ -215,7 +218,7 @@ pub async fn wait(
                     error: None,
                 }
             }
-            Err(e) if condition == WaitCondition::Removed && e.code() == tonic::Code::NotFound => {
+            Err(e) if condition == WaitCondition::Removed && e.kind() == ErrorKind::NotFound => {
                 WaitExit {
                     status_code: 0,
                     error: None,
@@ -223,7 +226,7 @@ pub async fn wait(
             }
             Err(e) => WaitExit {
                 status_code: -1,
-                error: Some(e.message().to_owned()),
+                error: Some(e.to_string()),
             },
         };
         let _ = tx
@@ -309,7 +312,7 @@ pub async fn list(
                     .and_then(timestamp_of),
                 network_mode: rec.network_mode.clone(),
                 mounts: rec.mounts.iter().map(mount_point).collect(),
-                networks: crate::networks::view::settings(&rec, &networks).networks,
+                networks: crate::rpc::network_view::settings(&rec, &networks).networks,
                 ports: rec
                     .ports
                     .iter()
@@ -391,7 +394,7 @@ pub async fn inspect(
         name: record.name.clone(),
         spec,
         log_path: record.log_path.display().to_string(),
-        network_settings: Some(crate::networks::view::settings(
+        network_settings: Some(crate::rpc::network_view::settings(
             &record,
             &c.networks.store.all().unwrap_or_default(),
         )),
@@ -615,8 +618,8 @@ pub async fn prune(
                 deleted.push(record.id);
             }
             // Started again meanwhile: a prune skips it, as Docker's does.
-            Err(e) if e.code() == tonic::Code::FailedPrecondition => {}
-            Err(e) => return Err(e),
+            Err(e) if e.kind() == ErrorKind::State => {}
+            Err(e) => return Err(e.into()),
         }
     }
     Ok(Response::new(PruneContainersResponse {

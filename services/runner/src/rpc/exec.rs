@@ -10,8 +10,10 @@ use berth_proto::v1::*;
 use futures::StreamExt;
 use tonic::{Response, Status, Streaming};
 
-use crate::containers::{Containers, blocking, runtime_status};
-use crate::stdio::{ClientInput, Output, pump};
+use crate::containers::Containers;
+use crate::rpc::blocking;
+use crate::rpc::status::runtime_status;
+use crate::rpc::stdio::{ClientInput, Output, pump};
 
 type Stream<T> = tonic::codegen::BoxStream<T>;
 

@@ -7,11 +7,17 @@
 mod attach;
 mod containers;
 mod exec;
+mod image_store;
+mod network_view;
 mod networks;
 mod observe;
+mod status;
+mod stdio;
 mod volumes;
 
 use std::path::PathBuf;
+
+pub use image_store::ImageStore;
 
 use berth_proto::v1::runner_server::Runner;
 use berth_proto::v1::*;
@@ -24,6 +30,15 @@ type Stream<T> = tonic::codegen::BoxStream<T>;
 use tonic::{Request, Response, Status};
 
 use crate::host::HostFacts;
+
+/// A runtime call on the blocking pool, answered as a status.
+pub async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, Status> + Send + 'static,
+) -> Result<T, Status> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Status::internal(format!("runner task failed: {e}")))?
+}
 
 #[derive(Debug)]
 pub struct RunnerService {

@@ -6,7 +6,7 @@ use berth_proto::v1::*;
 use tonic::{Response, Status};
 
 use crate::containers::Containers;
-use crate::networks::view;
+use crate::rpc::network_view as view;
 
 pub async fn create(
     c: &Arc<Containers>,
@@ -23,7 +23,7 @@ pub async fn remove(
     c: &Arc<Containers>,
     r: RemoveNetworkRequest,
 ) -> Result<Response<RemoveNetworkResponse>, Status> {
-    c.networks.remove(c, &r.network).await?;
+    c.networks.remove(&**c, &r.network).await?;
     Ok(Response::new(RemoveNetworkResponse {}))
 }
 
@@ -65,7 +65,7 @@ pub async fn connect(
     r: ConnectNetworkRequest,
 ) -> Result<Response<ConnectNetworkResponse>, Status> {
     c.networks
-        .connect(c, &r.network, &r.container, r.endpoint.as_ref())
+        .connect(&**c, &r.network, &r.container, r.endpoint.as_ref())
         .await?;
     Ok(Response::new(ConnectNetworkResponse {}))
 }
@@ -74,7 +74,9 @@ pub async fn disconnect(
     c: &Arc<Containers>,
     r: DisconnectNetworkRequest,
 ) -> Result<Response<DisconnectNetworkResponse>, Status> {
-    c.networks.disconnect(c, &r.network, &r.container).await?;
+    c.networks
+        .disconnect(&**c, &r.network, &r.container)
+        .await?;
     Ok(Response::new(DisconnectNetworkResponse {}))
 }
 
@@ -82,6 +84,6 @@ pub async fn prune(
     c: &Arc<Containers>,
     r: PruneNetworksRequest,
 ) -> Result<Response<PruneNetworksResponse>, Status> {
-    let networks_deleted = c.networks.prune(c, &r.filters).await?;
+    let networks_deleted = c.networks.prune(&**c, &r.filters).await?;
     Ok(Response::new(PruneNetworksResponse { networks_deleted }))
 }

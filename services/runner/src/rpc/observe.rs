@@ -8,7 +8,9 @@ use std::time::Duration;
 use berth_proto::v1::*;
 use tonic::{Response, Status};
 
-use crate::containers::{Containers, blocking, runtime_status};
+use crate::containers::Containers;
+use crate::rpc::blocking;
+use crate::rpc::status::runtime_status;
 
 type Stream<T> = tonic::codegen::BoxStream<T>;
 
@@ -200,7 +202,7 @@ pub async fn rename(
         .put(&record, &spec)
         .map_err(|e| Status::internal(e.to_string()))?;
     drop(_names);
-    c.networks.renamed(c, &record.id).await;
+    c.networks.renamed(&**c, &record.id).await;
     c.emit("rename", &record.id, &[]).await;
     Ok(Response::new(RenameContainerResponse {}))
 }

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use berth_proto::v1::*;
 use tonic::{Response, Status};
 
-use crate::containers::{Containers, blocking};
+use crate::containers::Containers;
+use crate::error::{Classified as _, ErrorKind};
+use crate::rpc::blocking;
 use crate::volumes::{NewVolume, VolumeRecord};
 
 fn volume(c: &Containers, v: &VolumeRecord, usage: Option<VolumeUsage>) -> Volume {
@@ -83,7 +85,7 @@ pub async fn remove(
 ) -> Result<Response<RemoveVolumeResponse>, Status> {
     match c.remove_volume(&r.name).await {
         // Docker's force forgives a missing volume, never one in use.
-        Err(e) if r.force && e.code() == tonic::Code::NotFound => {}
+        Err(e) if r.force && e.kind() == ErrorKind::NotFound => {}
         other => other?,
     }
     Ok(Response::new(RemoveVolumeResponse {}))

@@ -191,15 +191,15 @@ impl Volumes {
     }
 }
 
-impl From<VolumeError> for tonic::Status {
-    fn from(e: VolumeError) -> Self {
-        let message = e.to_string();
-        match e {
+impl crate::error::Classified for VolumeError {
+    fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
+        match self {
             VolumeError::InvalidName(_) | VolumeError::Driver(_) | VolumeError::Options(_) => {
-                tonic::Status::invalid_argument(message)
+                ErrorKind::Invalid
             }
-            VolumeError::NotFound(_) => tonic::Status::not_found(message),
-            VolumeError::Io { .. } | VolumeError::Store(_) => tonic::Status::internal(message),
+            VolumeError::NotFound(_) => ErrorKind::NotFound,
+            VolumeError::Io { .. } | VolumeError::Store(_) => ErrorKind::Internal,
         }
     }
 }

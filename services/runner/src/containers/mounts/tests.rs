@@ -7,8 +7,8 @@ fn host(binds: &[&str]) -> HostConfig {
     }
 }
 
-fn error(r: Result<Vec<Planned>, Status>) -> String {
-    r.unwrap_err().message().to_owned()
+fn error(r: Result<Vec<Planned>, ContainerError>) -> String {
+    r.unwrap_err().to_string()
 }
 
 #[test]

@@ -8,8 +8,8 @@ use berth_proto::v1::{
     PortBindingList,
 };
 
-use super::store::NetworkRecord;
 use crate::containers::record::Record;
+use crate::networks::NetworkRecord;
 
 /// One network, with the containers attached to it.
 pub fn network(n: &NetworkRecord, containers: &[Record]) -> Network {

@@ -7,7 +7,7 @@ use berth_runtime::{Frame, Session};
 use futures::{Stream, StreamExt};
 use tonic::Status;
 
-use crate::containers::runtime_status;
+use crate::rpc::status::runtime_status;
 
 /// What a client sends.
 #[derive(Debug)]
