@@ -3,8 +3,9 @@
 //! keeps the container's own writes out of the shared snapshots. Needs root (mounts).
 
 use berth_oci::Digest;
-use berth_proto::v1::ResolveRequest;
 use berth_proto::v1::image_store_client::ImageStoreClient;
+use berth_runner::ImageStore;
+use berth_runner::containers::images::ImageSource as _;
 use berth_snapshots::ContainerFs;
 use berth_snapshots::{Snapshots, chain_ids};
 use berth_testkit::{Berthd, busybox_archive, docker, printed};
@@ -27,28 +28,23 @@ async fn an_image_is_unpacked_once_and_mounted_as_an_overlay() {
     assert!(out.status.success(), "{}", printed(&out));
 
     let endpoint = berth_rpc::Endpoint::Unix(berthd.data_root().join("run/image-store.sock"));
-    let mut store = ImageStoreClient::new(berth_rpc::connect(&endpoint).unwrap());
-    let image = store
-        .resolve(ResolveRequest {
-            reference: "busybox".into(),
-            platform: None,
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let store = ImageStore(ImageStoreClient::new(
+        berth_rpc::connect(&endpoint).unwrap(),
+    ));
+    let image = store.resolve("busybox").await.unwrap();
     let diff_ids: Vec<Digest> = vec![busybox.layer_diff_id.parse().unwrap()];
 
     let work = tempfile::tempdir().unwrap();
     let snapshots = Snapshots::open(&work.path().join("snapshots"), Default::default()).unwrap();
     let lowers = snapshots
-        .ensure(&mut store, &image.layers, &diff_ids)
+        .ensure(&store, &image.layers, &diff_ids)
         .await
         .unwrap();
     assert_eq!(lowers, [snapshots.dir(&chain_ids(&diff_ids)[0])]);
     let unpacked_at = std::fs::metadata(&lowers[0]).unwrap().modified().unwrap();
     // A second container of the same image reuses the snapshot.
     let again = snapshots
-        .ensure(&mut store, &image.layers, &diff_ids)
+        .ensure(&store, &image.layers, &diff_ids)
         .await
         .unwrap();
     assert_eq!(again, lowers);
@@ -79,7 +75,7 @@ async fn an_image_is_unpacked_once_and_mounted_as_an_overlay() {
     // A corrupt layer (wrong diff ID) is refused and leaves no snapshot behind.
     let wrong: Vec<Digest> = vec![Digest::of(b"not this layer")];
     let err = snapshots
-        .ensure(&mut store, &image.layers, &wrong)
+        .ensure(&store, &image.layers, &wrong)
         .await
         .unwrap_err();
     assert!(err.to_string().contains("diff ID"), "{err}");

@@ -6,8 +6,8 @@
 
 pub mod containers;
 mod error;
-mod heartbeat;
 mod host;
+mod naming;
 mod networks;
 mod rpc;
 mod table;
@@ -24,6 +24,8 @@ use berth_rpc::{Endpoint, Listener};
 use tokio_util::sync::CancellationToken;
 
 pub use host::{CgroupVersion, HostFacts};
+/// The image store over gRPC, as containers and snapshots read it.
+pub use rpc::ImageStore;
 
 /// Where a runner finds `berth-monitor` and `berth-spawn`; for binaries that start one
 /// to refuse to start without them.
@@ -187,7 +189,7 @@ pub async fn serve(config: Config, shutdown: CancellationToken) -> Result<(), Ru
         .advertise
         .unwrap_or_else(|| listener.endpoint().clone())
         .to_string();
-    let beats = heartbeat::start(
+    let beats = host::heartbeat::start(
         config.bus.clone(),
         runner_id.clone(),
         address,
@@ -271,26 +273,18 @@ fn open_containers(
         berth_rpc::connect(&config.image_store)?,
     )
     .max_decoding_message_size(64 << 20);
-    Ok(containers::Containers {
-        runtime,
+    Ok(containers::Containers::new(containers::Parts {
+        runtime: Arc::new(containers::runtime::HostRuntime(runtime)),
         snapshots,
         records,
         volumes,
-        images: std::sync::Arc::new(rpc::ImageStore(image_store)),
+        images: Arc::new(rpc::ImageStore(image_store)),
         root: root.join("containers"),
-        names: tokio::sync::Mutex::new(()),
         networks,
         bus: config.bus.clone(),
-        died: Default::default(),
-        backoff: Default::default(),
-        restarting: Default::default(),
-        reruns: Default::default(),
-        next_run_attaches: Default::default(),
-        adopting: Default::default(),
-        adopted: Default::default(),
         log_defaults: containers::logs::parse_log_opts(&config.host.log_opts)
             .map_err(|e| state_err(&e))?,
-    })
+    }))
 }
 
 /// 64 hex characters, Docker's form for container IDs and anonymous volume names;

@@ -8,14 +8,7 @@ use berth_runtime::{ContainerConfig, Resources};
 
 use super::record::Record;
 use super::{Containers, blocking};
-
-/// Docker's name rule: `[a-zA-Z0-9][a-zA-Z0-9_.-]+`.
-pub fn valid_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
-        && name.len() >= 2
-        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
-}
+use crate::naming::valid_name;
 
 /// Image env first, then the request's, a later `KEY=` replacing an earlier one.
 fn merge_env(image: Vec<String>, request: &[String]) -> Vec<String> {
@@ -209,7 +202,8 @@ impl Containers {
             this.records
                 .intend(&record.id)
                 .map_err(|e| ContainerError::internal(e.to_string()))?;
-            fs.mount(&lowers)
+            this.runtime
+                .mount_root(&fs, &lowers)
                 .map_err(|e| ContainerError::internal(e.to_string()))?;
             let filled = copy_up.iter().try_for_each(|(dest, volume)| {
                 crate::volumes::copy_up(&fs.rootfs(), dest, volume)
@@ -239,7 +233,7 @@ impl Containers {
                     Ok(handle)
                 }
                 Err(e) => {
-                    let _ = fs.remove();
+                    let _ = this.runtime.remove_root(&fs);
                     let _ = this.records.abandon(&record.id);
                     this.forget_volumes(&created_volumes);
                     Err(e)

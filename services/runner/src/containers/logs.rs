@@ -11,10 +11,9 @@ use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use berth_proto::v1::{LogEntry, StdioStream};
+use serde::Deserialize;
 
 use super::ContainerError;
-use serde::Deserialize;
 
 /// How much the backwards scan for `--tail` reads at a time.
 const TAIL_CHUNK: usize = 64 * 1024;
@@ -34,6 +33,22 @@ struct Line {
 }
 
 /// What to read.
+/// Which output a log line came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogStream {
+    Stdout,
+    Stderr,
+}
+
+/// One line of a container's log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogLine {
+    pub stream: LogStream,
+    /// When the runner read it; `None` for a line whose time does not parse.
+    pub time: Option<time::OffsetDateTime>,
+    pub data: Vec<u8>,
+}
+
 #[derive(Debug, Clone, Copy)]
 pub struct LogFilter {
     pub stdout: bool,
@@ -155,7 +170,7 @@ impl LogCursor {
 
     /// Reads up to `max` entries. An empty batch means nothing more is there for now
     /// (with `--follow`, ask again later).
-    pub fn next_batch(&mut self, max: usize) -> std::io::Result<Vec<LogEntry>> {
+    pub fn next_batch(&mut self, max: usize) -> std::io::Result<Vec<LogLine>> {
         let mut entries = Vec::new();
         let mut line = Vec::new();
         while entries.len() < max {
@@ -212,11 +227,11 @@ impl LogCursor {
         Ok(entries)
     }
 
-    fn entry(&self, line: &[u8]) -> Option<LogEntry> {
+    fn entry(&self, line: &[u8]) -> Option<LogLine> {
         let parsed = serde_json::from_slice::<Line>(line).ok()?;
         let stream = match parsed.stream.as_str() {
-            "stdout" if self.filter.stdout => StdioStream::Stdout,
-            "stderr" if self.filter.stderr => StdioStream::Stderr,
+            "stdout" if self.filter.stdout => LogStream::Stdout,
+            "stderr" if self.filter.stderr => LogStream::Stderr,
             _ => return None,
         };
         let when = parse_time(&parsed.time);
@@ -228,12 +243,9 @@ impl LogCursor {
         {
             return None;
         }
-        Some(LogEntry {
-            stream: stream as i32,
-            timestamp: when.map(|t| prost_types::Timestamp {
-                seconds: t.unix_timestamp(),
-                nanos: t.nanosecond() as i32,
-            }),
+        Some(LogLine {
+            stream,
+            time: when,
             data: parsed.log.into_bytes(),
         })
     }

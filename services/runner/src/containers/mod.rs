@@ -6,12 +6,15 @@
 
 mod create;
 mod error;
+#[cfg(test)]
+mod fake_runtime;
 pub mod images;
 pub mod logs;
 pub mod mounts;
 mod network_members;
 pub mod record;
 pub mod restart;
+pub mod runtime;
 mod snapshot_gc;
 mod sweep;
 mod volume_use;
@@ -19,19 +22,16 @@ mod volume_use;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use berth_runtime::Runtime;
-
 use berth_snapshots::ContainerFs;
 use berth_snapshots::Snapshots;
 use record::{Record, Records};
 
-pub use create::valid_name;
 pub use error::ContainerError;
 
 /// Everything the container RPCs work with.
 #[derive(Debug)]
 pub struct Containers {
-    pub runtime: Runtime,
+    pub runtime: Arc<dyn runtime::ContainerRuntime>,
     pub snapshots: Snapshots,
     pub records: Records,
     /// The host's volumes; `names` also guards their use against their removal.
@@ -79,7 +79,44 @@ pub async fn blocking<T: Send + 'static>(
         .map_err(|e| ContainerError::internal(format!("runner task failed: {e}")))?
 }
 
+/// What containers are made of and where they go; the rest of [`Containers`] is the
+/// state of this runner process, which starts empty.
+#[derive(Debug)]
+pub struct Parts {
+    pub runtime: Arc<dyn runtime::ContainerRuntime>,
+    pub snapshots: Snapshots,
+    pub records: Records,
+    pub volumes: crate::volumes::Volumes,
+    pub images: Arc<dyn images::ImageSource>,
+    pub root: PathBuf,
+    pub networks: Arc<crate::networks::Networks>,
+    pub bus: Arc<dyn berth_bus::Bus>,
+    pub log_defaults: std::collections::HashMap<String, String>,
+}
+
 impl Containers {
+    pub fn new(parts: Parts) -> Self {
+        Containers {
+            runtime: parts.runtime,
+            snapshots: parts.snapshots,
+            records: parts.records,
+            volumes: parts.volumes,
+            images: parts.images,
+            root: parts.root,
+            names: Default::default(),
+            networks: parts.networks,
+            bus: parts.bus,
+            died: Default::default(),
+            backoff: Default::default(),
+            restarting: Default::default(),
+            reruns: Default::default(),
+            next_run_attaches: Default::default(),
+            adopting: Default::default(),
+            adopted: Default::default(),
+            log_defaults: parts.log_defaults,
+        }
+    }
+
     pub fn fs(&self, id: &str) -> ContainerFs {
         ContainerFs::new(self.root.join(id))
     }
@@ -146,32 +183,9 @@ impl Containers {
         });
     }
 
-    /// Waits for the container's exit. The wait is a socket on tokio's reactor, not a
-    /// blocked thread: a runner watches every container it runs, and a thread each
-    /// would cost memory per container and, past the blocking pool's 512 threads,
-    /// starve every other runtime call.
-    pub async fn exit_of(
-        self: &Arc<Self>,
-        id: &str,
-    ) -> Result<berth_runtime::ExitRecord, ContainerError> {
-        let (this, wid) = (self.clone(), id.to_owned());
-        let socket =
-            blocking(move || this.runtime.start_wait(&wid).map_err(ContainerError::from)).await?;
-        // Without an answerable socket the runtime's own wait reads the exit from the
-        // container's files (the monitor has finished, or died).
-        let answered = match socket {
-            Some(socket) => readable(socket).await.ok(),
-            None => None,
-        };
-        let (this, wid) = (self.clone(), id.to_owned());
-        blocking(move || {
-            match answered {
-                Some(socket) => this.runtime.finish_wait(&wid, socket),
-                None => this.runtime.wait(&wid, None),
-            }
-            .map_err(ContainerError::from)
-        })
-        .await
+    /// Waits for the container's exit.
+    pub async fn exit_of(&self, id: &str) -> Result<berth_runtime::ExitRecord, ContainerError> {
+        Ok(self.runtime.exited(id).await?)
     }
 
     /// Sends the container's `die` event, once. The lock is held while the event goes
@@ -362,8 +376,8 @@ impl Containers {
                 Ok(()) | Err(berth_runtime::Error::NotFound(_)) => {}
                 Err(e) => return Err(e.into()),
             }
-            this.fs(&id)
-                .remove()
+            this.runtime
+                .remove_root(&this.fs(&id))
                 .map_err(|e| ContainerError::internal(format!("removing the root of {id}: {e}")))?;
             this.records
                 .remove(&id)
@@ -379,34 +393,5 @@ impl Containers {
     }
 }
 
-/// Returns `socket` once it has something to read (the monitor answered, or hung up),
-/// waiting on tokio's reactor. A peek makes sure, since readiness may be spurious and
-/// the read that follows blocks.
-async fn readable(
-    socket: std::os::unix::net::UnixStream,
-) -> std::io::Result<std::os::unix::net::UnixStream> {
-    use nix::sys::socket::{MsgFlags, recv};
-    use std::os::fd::AsRawFd as _;
-    socket.set_nonblocking(true)?;
-    let socket = tokio::net::UnixStream::from_std(socket)?;
-    loop {
-        socket.readable().await?;
-        let peeked = socket.try_io(tokio::io::Interest::READABLE, || {
-            let mut byte = [0u8; 1];
-            recv(
-                socket.as_raw_fd(),
-                &mut byte,
-                MsgFlags::MSG_PEEK | MsgFlags::MSG_DONTWAIT,
-            )
-            .map_err(std::io::Error::from)
-        });
-        match peeked {
-            Ok(_) => break,
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
-            Err(e) => return Err(e),
-        }
-    }
-    let socket = socket.into_std()?;
-    socket.set_nonblocking(false)?;
-    Ok(socket)
-}
+#[cfg(test)]
+mod tests;

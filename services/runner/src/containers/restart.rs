@@ -95,7 +95,8 @@ impl Containers {
             let mut config = this.runtime.config(&rec.id).map_err(ContainerError::from)?;
             let fs = this.fs(&rec.id);
             // A reboot may have taken the overlay away; mounting a mounted root is a no-op.
-            fs.mount(&rec.lowers)
+            this.runtime
+                .mount_root(&fs, &rec.lowers)
                 .map_err(|e| ContainerError::internal(e.to_string()))?;
             // Fresh files for the new run (the host's may have changed), and mounts for
             // containers made before berth bind-mounted them.

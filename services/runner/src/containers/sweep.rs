@@ -41,7 +41,7 @@ impl Containers {
                 if let Err(e) = this.runtime.destroy_unfinished(&id) {
                     tracing::warn!(container = %id, error = %e, "removing an unfinished container's runtime state");
                 }
-                if let Err(e) = this.fs(&id).remove() {
+                if let Err(e) = this.runtime.remove_root(&this.fs(&id)) {
                     tracing::warn!(container = %id, error = %e, "removing an unfinished container's root");
                 }
                 let _ = this.records.abandon(&id);

@@ -7,11 +7,44 @@ use std::net::Ipv4Addr;
 use super::NetworkError;
 use crate::error::{Classified as _, ErrorKind};
 use berth_network::{BridgeConfig, BridgeNetwork, Ipam, Ipv4Subnet};
-use berth_proto::v1::{CreateNetworkRequest, StringList};
 
 use super::members::Members;
 use super::store::{Driver, NetworkRecord};
 use super::{Networks, new_id};
+
+/// What `docker network create` asks for.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NetworkSpec {
+    pub name: String,
+    /// "bridge" (or empty), or a driver berth refuses by name.
+    pub driver: String,
+    pub internal: bool,
+    pub attachable: bool,
+    pub enable_ipv6: bool,
+    pub ipam: Option<IpamSpec>,
+    pub options: std::collections::HashMap<String, String>,
+    pub labels: std::collections::HashMap<String, String>,
+    /// An ID chosen by the caller (a gateway that creates one network on every runner);
+    /// empty for a new one.
+    pub id: String,
+}
+
+/// `IPAM` of a network create.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct IpamSpec {
+    pub driver: String,
+    pub config: Vec<IpamConfig>,
+    pub options: std::collections::HashMap<String, String>,
+}
+
+/// One `IPAM.Config` entry.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct IpamConfig {
+    pub subnet: String,
+    pub ip_range: String,
+    pub gateway: String,
+    pub aux_addresses: std::collections::HashMap<String, String>,
+}
 
 const BRIDGE_NAME_OPTION: &str = "com.docker.network.bridge.name";
 const MASQUERADE_OPTION: &str = "com.docker.network.bridge.enable_ip_masquerade";
@@ -30,7 +63,7 @@ fn invalid(message: impl Into<String>) -> NetworkError {
 
 /// The subnet and gateway asked for in `IPAM.Config`, checked.
 fn requested_addresses(
-    r: &CreateNetworkRequest,
+    r: &NetworkSpec,
 ) -> Result<(Option<Ipv4Subnet>, Option<Ipv4Addr>), NetworkError> {
     let ipam = r.ipam.clone().unwrap_or_default();
     if !matches!(ipam.driver.as_str(), "" | "default") {
@@ -105,7 +138,7 @@ fn apply_options(
 
 impl Networks {
     /// Creates a bridge network; returns it.
-    pub async fn create(&self, r: CreateNetworkRequest) -> Result<NetworkRecord, NetworkError> {
+    pub async fn create(&self, r: NetworkSpec) -> Result<NetworkRecord, NetworkError> {
         if !valid_network_name(&r.name) {
             return Err(invalid(format!(
                 "invalid network name {:?}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed",
@@ -288,7 +321,7 @@ impl Networks {
     pub async fn prune(
         &self,
         containers: &dyn Members,
-        filters: &std::collections::HashMap<String, StringList>,
+        filters: &std::collections::HashMap<String, Vec<String>>,
     ) -> Result<Vec<String>, NetworkError> {
         let selected = PruneFilter::parse(filters)?;
         let records = containers.members()?;
@@ -331,7 +364,7 @@ struct PruneFilter {
 
 impl PruneFilter {
     fn parse(
-        filters: &std::collections::HashMap<String, StringList>,
+        filters: &std::collections::HashMap<String, Vec<String>>,
     ) -> Result<Self, NetworkError> {
         let mut out = PruneFilter {
             until: None,
@@ -341,15 +374,15 @@ impl PruneFilter {
         for (name, values) in filters {
             match name.as_str() {
                 "until" => {
-                    for v in &values.values {
+                    for v in values {
                         out.until = Some(
                             berth_filters::timestamp_nanos(v, crate::now_nanos())
                                 .map_err(|e| invalid(e.to_string()))?,
                         );
                     }
                 }
-                "label" => out.labels.extend(values.values.iter().cloned()),
-                "label!" => out.not_labels.extend(values.values.iter().cloned()),
+                "label" => out.labels.extend(values.iter().cloned()),
+                "label!" => out.not_labels.extend(values.iter().cloned()),
                 other => return Err(invalid(format!("invalid filter '{other}'"))),
             }
         }

@@ -26,6 +26,7 @@ use berth_network::{BridgeConfig, BridgeNetwork, Ipam, Ipv4Subnet, PortForward, 
 pub use attach::Membership;
 pub use error::NetworkError;
 pub(crate) use hosts::prepare_etc_files;
+pub use manage::{IpamConfig, IpamSpec, NetworkSpec};
 pub use members::{Member, Members};
 pub use store::{Driver, NetworkRecord, NetworkStore, StoreError};
 
@@ -131,6 +132,24 @@ impl Networks {
             {
                 tracing::warn!(network = %record.name, error = %e, "clearing old DNAT rules failed");
             }
+        }
+        Ok(networks)
+    }
+
+    /// Networks that change nothing on the host: `host` and `none` only, bridges
+    /// unavailable. For the runner's tests, which run without root.
+    #[cfg(test)]
+    pub fn offline(state_dir: &Path, bus: Arc<dyn berth_bus::Bus>) -> Result<Self, StoreError> {
+        let networks = Networks {
+            store: NetworkStore::open(&state_dir.join("networks.redb"))?,
+            pool: SubnetPool::parse("10.210.0.0/16").expect("a valid pool"),
+            bridge_unavailable: Some("offline".into()),
+            changes: Default::default(),
+            forwards: Default::default(),
+            bus,
+        };
+        for (name, driver) in [("host", Driver::Host), ("none", Driver::Null)] {
+            networks.predefined(name, driver, None, None)?;
         }
         Ok(networks)
     }

@@ -7,7 +7,7 @@ use berth_proto::v1::*;
 use tonic::{Response, Status};
 
 use crate::containers::Containers;
-use crate::containers::logs::{LogCursor, LogFilter};
+use crate::containers::logs::{LogCursor, LogFilter, LogLine, LogStream};
 use crate::error::{Classified as _, ErrorKind};
 use crate::rpc::blocking;
 use crate::rpc::status::runtime_status;
@@ -406,6 +406,21 @@ pub async fn inspect(
     }))
 }
 
+fn log_entry(line: LogLine) -> LogEntry {
+    let stream = match line.stream {
+        LogStream::Stdout => StdioStream::Stdout,
+        LogStream::Stderr => StdioStream::Stderr,
+    };
+    LogEntry {
+        stream: stream as i32,
+        timestamp: line.time.map(|t| prost_types::Timestamp {
+            seconds: t.unix_timestamp(),
+            nanos: t.nanosecond() as i32,
+        }),
+        data: line.data,
+    }
+}
+
 /// Streams log entries; with `follow`, keeps reading until the container exits.
 pub async fn logs(
     c: &Arc<Containers>,
@@ -452,7 +467,7 @@ pub async fn logs(
             cursor = back;
             if !entries.is_empty() {
                 for e in entries {
-                    if tx.send(Ok(e)).await.is_err() {
+                    if tx.send(Ok(log_entry(e))).await.is_err() {
                         return; // the client went away
                     }
                 }

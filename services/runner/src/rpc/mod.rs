@@ -31,6 +31,13 @@ use tonic::{Request, Response, Status};
 
 use crate::host::HostFacts;
 
+/// Docker's filters as the domain takes them: name -> values.
+fn filters(
+    proto: std::collections::HashMap<String, StringList>,
+) -> std::collections::HashMap<String, Vec<String>> {
+    proto.into_iter().map(|(k, v)| (k, v.values)).collect()
+}
+
 /// A runtime call on the blocking pool, answered as a status.
 pub async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, Status> + Send + 'static,

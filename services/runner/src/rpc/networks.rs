@@ -8,11 +8,39 @@ use tonic::{Response, Status};
 use crate::containers::Containers;
 use crate::rpc::network_view as view;
 
+fn network_spec(r: CreateNetworkRequest) -> crate::networks::NetworkSpec {
+    use crate::networks as n;
+    n::NetworkSpec {
+        name: r.name,
+        driver: r.driver,
+        internal: r.internal,
+        attachable: r.attachable,
+        enable_ipv6: r.enable_ipv6,
+        ipam: r.ipam.map(|i| n::IpamSpec {
+            driver: i.driver,
+            config: i
+                .config
+                .into_iter()
+                .map(|c| n::IpamConfig {
+                    subnet: c.subnet,
+                    ip_range: c.ip_range,
+                    gateway: c.gateway,
+                    aux_addresses: c.aux_addresses,
+                })
+                .collect(),
+            options: i.options,
+        }),
+        options: r.options,
+        labels: r.labels,
+        id: r.id,
+    }
+}
+
 pub async fn create(
     c: &Arc<Containers>,
     r: CreateNetworkRequest,
 ) -> Result<Response<CreateNetworkResponse>, Status> {
-    let network = c.networks.create(r).await?;
+    let network = c.networks.create(network_spec(r)).await?;
     Ok(Response::new(CreateNetworkResponse {
         id: network.id,
         warning: String::new(),
@@ -84,6 +112,6 @@ pub async fn prune(
     c: &Arc<Containers>,
     r: PruneNetworksRequest,
 ) -> Result<Response<PruneNetworksResponse>, Status> {
-    let networks_deleted = c.networks.prune(&**c, &r.filters).await?;
+    let networks_deleted = c.networks.prune(&**c, &super::filters(r.filters)).await?;
     Ok(Response::new(PruneNetworksResponse { networks_deleted }))
 }

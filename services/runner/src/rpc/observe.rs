@@ -174,7 +174,7 @@ pub async fn rename(
     r: RenameContainerRequest,
 ) -> Result<Response<RenameContainerResponse>, Status> {
     let new = r.new_name.trim_start_matches('/').to_owned();
-    if !crate::containers::valid_name(&new) {
+    if !crate::naming::valid_name(&new) {
         return Err(Status::invalid_argument(format!(
             "Invalid container name ({new}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
         )));

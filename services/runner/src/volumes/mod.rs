@@ -121,7 +121,7 @@ impl Volumes {
             return Err(VolumeError::Options(keys.join(", ")));
         }
         let name = match new.name {
-            Some(name) if crate::containers::valid_name(&name) => name,
+            Some(name) if crate::naming::valid_name(&name) => name,
             Some(name) => return Err(VolumeError::InvalidName(name)),
             None => crate::random_id(),
         };

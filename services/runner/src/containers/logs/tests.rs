@@ -27,7 +27,7 @@ fn write(path: &Path, lines: std::ops::Range<u32>) {
     }
 }
 
-fn texts(entries: &[LogEntry]) -> Vec<String> {
+fn texts(entries: &[LogLine]) -> Vec<String> {
     entries
         .iter()
         .map(|e| {

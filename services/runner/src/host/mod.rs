@@ -1,4 +1,7 @@
-//! Facts about the host a runner runs on, as `docker info` reports them.
+//! The host a runner runs on: its facts, as `docker info` reports them, and the
+//! heartbeats that tell gateways the runner is there.
+
+pub mod heartbeat;
 
 use std::path::Path;
 
