@@ -6,12 +6,15 @@
 
 mod create;
 mod error;
+pub mod exec;
 #[cfg(test)]
 mod fake_runtime;
 pub mod images;
+pub mod lifecycle;
 pub mod logs;
 pub mod mounts;
 mod network_members;
+pub mod observe;
 pub mod record;
 pub mod restart;
 pub mod runtime;

@@ -7,8 +7,8 @@ use berth_proto::v1::*;
 use tonic::{Response, Status};
 
 use crate::containers::Containers;
+use crate::containers::lifecycle::{PruneFilter, StopOptions};
 use crate::containers::logs::{LogCursor, LogFilter, LogLine, LogStream};
-use crate::error::{Classified as _, ErrorKind};
 use crate::rpc::blocking;
 use crate::rpc::status::runtime_status;
 
@@ -32,25 +32,6 @@ fn status_of(s: berth_runtime::Status) -> ContainerStatus {
     }
 }
 
-/// Docker's signal names (`SIGKILL`, `KILL`, `9`) as numbers.
-fn signal_number(name: &str) -> Result<i32, Status> {
-    if name.is_empty() {
-        return Ok(libc::SIGKILL);
-    }
-    if let Ok(n) = name.parse::<i32>() {
-        return Ok(n);
-    }
-    let upper = name.to_ascii_uppercase();
-    let full = if upper.starts_with("SIG") {
-        upper
-    } else {
-        format!("SIG{upper}")
-    };
-    full.parse::<nix::sys::signal::Signal>()
-        .map(|s| s as i32)
-        .map_err(|_| Status::invalid_argument(format!("invalid signal: {name}")))
-}
-
 pub async fn create(
     c: &Arc<Containers>,
     r: CreateContainerRequest,
@@ -61,183 +42,6 @@ pub async fn create(
     let (id, warnings) = c.create(spec).await?;
     c.emit("create", &id, &[]).await;
     Ok(Response::new(CreateContainerResponse { id, warnings }))
-}
-
-pub async fn start(
-    c: &Arc<Containers>,
-    r: StartContainerRequest,
-) -> Result<Response<StartContainerResponse>, Status> {
-    let record = c.find(&r.container)?;
-    let this = c.clone();
-    let id = record.id.clone();
-    let status = blocking(move || {
-        let st = this.runtime.state(&id).map_err(runtime_status)?;
-        if st.status == berth_runtime::Status::Created {
-            this.runtime.start(&id).map_err(runtime_status)?;
-        }
-        Ok(st.status)
-    })
-    .await?;
-    let already = match status {
-        berth_runtime::Status::Running | berth_runtime::Status::Paused => true,
-        berth_runtime::Status::Created => {
-            c.emit("start", &record.id, &[]).await;
-            c.watch_exit(record.id.clone());
-            false
-        }
-        berth_runtime::Status::Exited => {
-            c.rerun(&record).await?;
-            false
-        }
-    };
-    Ok(Response::new(StartContainerResponse {
-        already_running: already,
-    }))
-}
-
-/// Docker's restart: stop (signal, then SIGKILL after the timeout), then start. A
-/// restart by hand does not count in RestartCount, as in Docker.
-pub async fn restart(
-    c: &Arc<Containers>,
-    r: RestartContainerRequest,
-) -> Result<Response<RestartContainerResponse>, Status> {
-    stop(
-        c,
-        StopContainerRequest {
-            container: r.container.clone(),
-            signal: r.signal.clone(),
-            timeout_seconds: r.timeout_seconds,
-        },
-    )
-    .await?;
-    start(
-        c,
-        StartContainerRequest {
-            container: r.container.clone(),
-        },
-    )
-    .await?;
-    let record = c.find(&r.container)?;
-    c.emit("restart", &record.id, &[]).await;
-    Ok(Response::new(RestartContainerResponse {}))
-}
-
-pub async fn kill(
-    c: &Arc<Containers>,
-    r: KillContainerRequest,
-) -> Result<Response<KillContainerResponse>, Status> {
-    let record = c.find(&r.container)?;
-    let signal = signal_number(&r.signal)?;
-    // Before the signal, so the exit watcher already sees it when the exit comes.
-    c.mark_stopped(&record.id)?;
-    let this = c.clone();
-    let id = record.id.clone();
-    blocking(move || {
-        this.runtime
-            .kill(&record.id, signal)
-            .map_err(runtime_status)
-    })
-    .await?;
-    c.emit("kill", &id, &[("signal", signal.to_string())]).await;
-    Ok(Response::new(KillContainerResponse {}))
-}
-
-/// Docker's stop: the stop signal, then SIGKILL once the timeout passes.
-pub async fn stop(
-    c: &Arc<Containers>,
-    r: StopContainerRequest,
-) -> Result<Response<StopContainerResponse>, Status> {
-    let record = c.find(&r.container)?;
-    let id = record.id.clone();
-    let spec = c
-        .records
-        .spec(&id)
-        .map_err(|e| Status::internal(e.to_string()))?
-        .unwrap_or_default();
-    let signal = match r.signal.as_deref() {
-        Some(s) if !s.is_empty() => signal_number(s)?,
-        _ if !spec.stop_signal.is_empty() => signal_number(&spec.stop_signal)?,
-        _ => libc::SIGTERM,
-    };
-    // Docker: -1 waits for ever; the container's own --stop-timeout, else 10 s.
-    let timeout = match r.timeout_seconds.or(spec.stop_timeout).unwrap_or(10) {
-        t if t < 0 => None,
-        t => Some(Duration::from_secs(t as u64)),
-    };
-    c.mark_stopped(&id)?;
-    let this = c.clone();
-    let already = blocking(move || {
-        let st = this.runtime.state(&record.id).map_err(runtime_status)?;
-        if st.status != berth_runtime::Status::Running {
-            return Ok(true);
-        }
-        this.runtime
-            .kill(&record.id, signal)
-            .map_err(runtime_status)?;
-        if this.runtime.wait(&record.id, timeout).is_err() {
-            this.runtime
-                .kill(&record.id, libc::SIGKILL)
-                .map_err(runtime_status)?;
-            this.runtime
-                .wait(&record.id, Some(Duration::from_secs(30)))
-                .map_err(runtime_status)?;
-        }
-        Ok(false)
-    })
-    .await?;
-    if !already {
-        c.emit("stop", &id, &[]).await;
-    }
-    Ok(Response::new(StopContainerResponse {
-        already_stopped: already,
-    }))
-}
-
-/// Acknowledges at once, then answers when the container exits (or is removed).
-pub async fn wait(
-    c: &Arc<Containers>,
-    r: WaitContainerRequest,
-) -> Result<Response<Stream<WaitContainerResponse>>, Status> {
-    let record = c.find(&r.container)?;
-    let condition = WaitCondition::try_from(r.condition).unwrap_or(WaitCondition::NotRunning);
-    let (tx, rx) = tokio::sync::mpsc::channel(2);
-    let accepted = WaitContainerResponse {
-        event: Some(wait_container_response::Event::Accepted(WaitAccepted {})),
-    };
-    let _ = tx.send(Ok(accepted)).await;
-    let this = c.clone();
-    tokio::spawn(async move {
-        let exit = this.exit_of(&record.id).await;
-        let outcome = match exit {
-            Ok(exit) => {
-                if record.auto_remove {
-                    let _ = this.remove(&record, true).await;
-                }
-                WaitExit {
-                    status_code: exit.exit_code as i64,
-                    error: None,
-                }
-            }
-            Err(e) if condition == WaitCondition::Removed && e.kind() == ErrorKind::NotFound => {
-                WaitExit {
-                    status_code: 0,
-                    error: None,
-                }
-            }
-            Err(e) => WaitExit {
-                status_code: -1,
-                error: Some(e.to_string()),
-            },
-        };
-        let _ = tx
-            .send(Ok(WaitContainerResponse {
-                event: Some(wait_container_response::Event::Exited(outcome)),
-            }))
-            .await;
-    });
-    Ok(Response::new(Box::pin(
-        tokio_stream::wrappers::ReceiverStream::new(rx),
-    )))
 }
 
 pub async fn remove(
@@ -526,15 +330,82 @@ fn mount_point(m: &crate::containers::mounts::MountRecord) -> MountPoint {
     }
 }
 
-/// Freezes every process of the container (the cgroup freezer).
+pub async fn start(
+    c: &Arc<Containers>,
+    r: StartContainerRequest,
+) -> Result<Response<StartContainerResponse>, Status> {
+    let already_running = c.start(&r.container).await?;
+    Ok(Response::new(StartContainerResponse { already_running }))
+}
+
+pub async fn restart(
+    c: &Arc<Containers>,
+    r: RestartContainerRequest,
+) -> Result<Response<RestartContainerResponse>, Status> {
+    let options = StopOptions {
+        signal: r.signal,
+        timeout_seconds: r.timeout_seconds,
+    };
+    c.restart(&r.container, &options).await?;
+    Ok(Response::new(RestartContainerResponse {}))
+}
+
+pub async fn kill(
+    c: &Arc<Containers>,
+    r: KillContainerRequest,
+) -> Result<Response<KillContainerResponse>, Status> {
+    c.kill(&r.container, &r.signal).await?;
+    Ok(Response::new(KillContainerResponse {}))
+}
+
+pub async fn stop(
+    c: &Arc<Containers>,
+    r: StopContainerRequest,
+) -> Result<Response<StopContainerResponse>, Status> {
+    let options = StopOptions {
+        signal: r.signal,
+        timeout_seconds: r.timeout_seconds,
+    };
+    let already_stopped = c.stop(&r.container, &options).await?;
+    Ok(Response::new(StopContainerResponse { already_stopped }))
+}
+
+/// Acknowledges at once, then answers when the container exits (or is removed).
+pub async fn wait(
+    c: &Arc<Containers>,
+    r: WaitContainerRequest,
+) -> Result<Response<Stream<WaitContainerResponse>>, Status> {
+    let record = c.find(&r.container)?;
+    let condition = WaitCondition::try_from(r.condition).unwrap_or(WaitCondition::NotRunning);
+    let (tx, rx) = tokio::sync::mpsc::channel(2);
+    let accepted = WaitContainerResponse {
+        event: Some(wait_container_response::Event::Accepted(WaitAccepted {})),
+    };
+    let _ = tx.send(Ok(accepted)).await;
+    let this = c.clone();
+    tokio::spawn(async move {
+        let outcome = this
+            .wait_exit(&record, condition == WaitCondition::Removed)
+            .await;
+        let _ = tx
+            .send(Ok(WaitContainerResponse {
+                event: Some(wait_container_response::Event::Exited(WaitExit {
+                    status_code: outcome.status_code,
+                    error: outcome.error,
+                })),
+            }))
+            .await;
+    });
+    Ok(Response::new(Box::pin(
+        tokio_stream::wrappers::ReceiverStream::new(rx),
+    )))
+}
+
 pub async fn pause(
     c: &Arc<Containers>,
     r: PauseContainerRequest,
 ) -> Result<Response<PauseContainerResponse>, Status> {
-    let record = c.find(&r.container)?;
-    let (this, id) = (c.clone(), record.id.clone());
-    blocking(move || this.runtime.pause(&id).map_err(runtime_status)).await?;
-    c.emit("pause", &record.id, &[]).await;
+    c.pause(&r.container).await?;
     Ok(Response::new(PauseContainerResponse {}))
 }
 
@@ -542,103 +413,30 @@ pub async fn unpause(
     c: &Arc<Containers>,
     r: UnpauseContainerRequest,
 ) -> Result<Response<UnpauseContainerResponse>, Status> {
-    let record = c.find(&r.container)?;
-    let (this, id) = (c.clone(), record.id.clone());
-    blocking(move || this.runtime.resume(&id).map_err(runtime_status)).await?;
-    c.emit("unpause", &record.id, &[]).await;
+    c.unpause(&r.container).await?;
     Ok(Response::new(UnpauseContainerResponse {}))
 }
 
-/// Sets the container's terminal size (its main process; exec sizes go through
-/// `ExecResize`).
 pub async fn resize(
     c: &Arc<Containers>,
     r: ResizeRequest,
 ) -> Result<Response<ResizeResponse>, Status> {
-    let record = c.find(&r.container)?;
     let size = r.size.unwrap_or_default();
-    let this = c.clone();
-    blocking(move || {
-        this.runtime
-            .resize(&record.id, size.width as u16, size.height as u16, None)
-            .map_err(runtime_status)
-    })
-    .await?;
+    c.resize(&r.container, size.width as u16, size.height as u16)
+        .await?;
     Ok(Response::new(ResizeResponse {}))
 }
 
-/// `docker container prune`: removes every stopped container the filters accept (`label`,
-/// `label!`, and `until` as Unix seconds, which the gateway resolves from Docker's forms)
-/// and reports the space their writable layers took.
+/// `docker container prune` (`until` as Unix seconds, which the gateway resolves from
+/// Docker's forms).
 pub async fn prune(
     c: &Arc<Containers>,
     r: PruneContainersRequest,
 ) -> Result<Response<PruneContainersResponse>, Status> {
-    let values = |k: &str| {
-        r.filters
-            .get(k)
-            .map(|l| l.values.clone())
-            .unwrap_or_default()
-    };
-    let until = values("until")
-        .iter()
-        .map(|v| {
-            v.parse::<i64>()
-                .map_err(|_| Status::invalid_argument(format!("invalid until value {v:?}")))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let (labels, not_labels) = (values("label"), values("label!"));
-    let has = |spec_labels: &std::collections::HashMap<String, String>, l: &str| {
-        berth_filters::label_matches(spec_labels, l)
-    };
-    let mut deleted = Vec::new();
-    let mut reclaimed = 0;
-    for record in c
-        .records
-        .all()
-        .map_err(|e| Status::internal(e.to_string()))?
-    {
-        let (rt, id) = (c.clone(), record.id.clone());
-        let stopped = blocking(move || {
-            Ok(rt.runtime.state(&id).is_ok_and(|s| {
-                matches!(
-                    s.status,
-                    berth_runtime::Status::Exited | berth_runtime::Status::Created
-                )
-            }))
-        })
-        .await
-        .unwrap_or(false)
-            && !c.restarting.lock().await.contains(&record.id);
-        let spec_labels = c
-            .records
-            .spec(&record.id)
-            .ok()
-            .flatten()
-            .map(|s| s.labels)
-            .unwrap_or_default();
-        let selected = stopped
-            && until.iter().all(|u| record.created / 1_000_000_000 < *u)
-            && labels.iter().all(|l| has(&spec_labels, l))
-            && !not_labels.iter().any(|l| has(&spec_labels, l));
-        if !selected {
-            continue;
-        }
-        // A walk of the container's upper directory: not on the reactor.
-        let fs = c.fs(&record.id);
-        let size = blocking(move || Ok(fs.written_bytes())).await.unwrap_or(0);
-        match c.remove(&record, false).await {
-            Ok(()) => {
-                reclaimed += size;
-                deleted.push(record.id);
-            }
-            // Started again meanwhile: a prune skips it, as Docker's does.
-            Err(e) if e.kind() == ErrorKind::State => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
+    let filter = PruneFilter::parse(&super::filters(r.filters))?;
+    let (containers_deleted, space_reclaimed) = c.prune(&filter).await?;
     Ok(Response::new(PruneContainersResponse {
-        containers_deleted: deleted,
-        space_reclaimed: reclaimed,
+        containers_deleted,
+        space_reclaimed,
     }))
 }

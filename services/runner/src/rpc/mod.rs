@@ -50,7 +50,7 @@ pub async fn blocking<T: Send + 'static>(
 #[derive(Debug)]
 pub struct RunnerService {
     pub containers: std::sync::Arc<crate::containers::Containers>,
-    pub execs: std::sync::Arc<crate::rpc::exec::Execs>,
+    pub execs: std::sync::Arc<crate::containers::exec::Execs>,
     pub runner_id: String,
     pub data_root: PathBuf,
     pub facts: HostFacts,
