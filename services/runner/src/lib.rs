@@ -268,6 +268,7 @@ fn open_containers(
     .map_err(|e| state_err(&e))?;
     let records = containers::record::Records::open(&root.join("containers.redb"))
         .map_err(|e| state_err(&e))?;
+    rpc::migrate_legacy_specs(&records).map_err(|e| state_err(&e))?;
     let volumes = volumes::Volumes::open(root).map_err(|e| state_err(&e))?;
     let image_store = berth_proto::v1::image_store_client::ImageStoreClient::new(
         berth_rpc::connect(&config.image_store)?,

@@ -3,10 +3,10 @@
 use std::sync::Arc;
 
 use super::ContainerError;
-use berth_proto::v1::ContainerSpec;
 use berth_runtime::{ContainerConfig, Resources};
 
 use super::record::Record;
+use super::spec::{ContainerSpec, HostConfig};
 use super::{Containers, blocking};
 use crate::naming::valid_name;
 
@@ -54,11 +54,11 @@ impl Containers {
         // Docker: a new entrypoint drops the image's command; otherwise each part comes
         // from the request when given, else from the image.
         let entrypoint = match &spec.entrypoint {
-            Some(e) => e.values.clone(),
+            Some(e) => e.clone(),
             None => c.entrypoint().clone().unwrap_or_default(),
         };
         let cmd = match (&spec.cmd, &spec.entrypoint) {
-            (Some(cmd), _) => cmd.values.clone(),
+            (Some(cmd), _) => cmd.clone(),
             (None, Some(_)) => Vec::new(),
             (None, None) => c.cmd().clone().unwrap_or_default(),
         };
@@ -262,7 +262,7 @@ struct HostSecurity {
     ulimits: Vec<berth_runtime::Ulimit>,
 }
 
-fn host_security(host: &berth_proto::v1::HostConfig) -> Result<HostSecurity, ContainerError> {
+fn host_security(host: &HostConfig) -> Result<HostSecurity, ContainerError> {
     let invalid = |e: berth_runtime::Error| ContainerError::invalid(e.to_string());
     Ok(HostSecurity {
         opts: berth_runtime::SecurityOpts::parse(&host.security_opt).map_err(invalid)?,
@@ -291,7 +291,7 @@ fn host_security(host: &berth_proto::v1::HostConfig) -> Result<HostSecurity, Con
 
 /// Docker's `PortBindings` (and `-P` over the exposed ports) as proxy specs.
 fn port_specs(
-    host: &berth_proto::v1::HostConfig,
+    host: &HostConfig,
     exposed: &[String],
 ) -> Result<Vec<berth_network::PortSpec>, ContainerError> {
     use berth_network::{PortSpec, Protocol};
@@ -314,7 +314,7 @@ fn port_specs(
     let mut out = Vec::new();
     for (key, bindings) in &host.port_bindings {
         let (container_port, protocol) = parse_port(key)?;
-        for b in &bindings.bindings {
+        for b in bindings {
             let host_ip = match b.host_ip.as_str() {
                 "" => None,
                 ip => Some(

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use super::ContainerError;
+use super::spec::LogConfig;
 
 /// How much the backwards scan for `--tail` reads at a time.
 const TAIL_CHUNK: usize = 64 * 1024;
@@ -269,7 +270,7 @@ impl super::Containers {
     /// its own: options the container does not set come from the daemon's.
     pub fn log_config(
         &self,
-        asked: Option<&berth_proto::v1::LogConfig>,
+        asked: Option<&LogConfig>,
         path: &Path,
     ) -> Result<berth_runtime::LogConfig, ContainerError> {
         let merged = with_defaults(asked, &self.log_defaults);
@@ -280,9 +281,9 @@ impl super::Containers {
 /// The container's log configuration with `defaults` filled in where it is silent
 /// (moby's mergeAndVerifyLogConfig; the default driver is json-file).
 pub fn with_defaults(
-    asked: Option<&berth_proto::v1::LogConfig>,
+    asked: Option<&LogConfig>,
     defaults: &std::collections::HashMap<String, String>,
-) -> Option<berth_proto::v1::LogConfig> {
+) -> Option<LogConfig> {
     let mut merged = asked.cloned().unwrap_or_default();
     if matches!(merged.r#type.as_str(), "" | "json-file") {
         for (k, v) in defaults {
@@ -303,7 +304,7 @@ pub fn parse_log_opts(
         })?;
         out.insert(k.to_owned(), v.to_owned());
     }
-    let probe = berth_proto::v1::LogConfig {
+    let probe = LogConfig {
         r#type: String::new(),
         config: out.clone(),
     };
@@ -317,7 +318,7 @@ pub fn parse_log_opts(
 /// shipped when it is not. Without options the log grows without limit, as Docker's
 /// json-file does by default.
 pub fn log_config(
-    asked: Option<&berth_proto::v1::LogConfig>,
+    asked: Option<&LogConfig>,
     path: &Path,
 ) -> Result<berth_runtime::LogConfig, ContainerError> {
     let bad = |m: String| ContainerError::invalid(m);

@@ -19,6 +19,7 @@ pub mod record;
 pub mod restart;
 pub mod runtime;
 mod snapshot_gc;
+pub mod spec;
 mod sweep;
 mod volume_use;
 

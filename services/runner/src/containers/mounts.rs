@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Component, Path, PathBuf};
 
 use super::ContainerError;
-use berth_proto::v1::{HostConfig, Mount, MountType};
+use super::spec::{HostConfig, Mount};
 use serde::{Deserialize, Serialize};
 
 use super::Containers;
@@ -225,32 +225,31 @@ fn from_bind(spec: &str) -> Result<Planned, ContainerError> {
 /// One `--mount`. The gateway has refused what the proto cannot carry; what is left to
 /// refuse here is what each type must not have.
 fn from_mount(m: &Mount) -> Result<Planned, ContainerError> {
-    let kind = MountType::try_from(m.r#type).unwrap_or(MountType::Unspecified);
+    let Some(kind) = m.kind else {
+        return Err(ContainerError::invalid(
+            "invalid mount config: the mount type is missing: use bind, volume or tmpfs",
+        ));
+    };
     let name = match kind {
-        MountType::Bind => "bind",
-        MountType::Volume => "volume",
-        MountType::Tmpfs => "tmpfs",
-        MountType::Unspecified => {
-            return Err(ContainerError::invalid(
-                "invalid mount config: the mount type is missing: use bind, volume or tmpfs",
-            ));
-        }
+        MountKind::Bind => "bind",
+        MountKind::Volume => "volume",
+        MountKind::Tmpfs => "tmpfs",
     };
     let destination = destination(name, &m.target)?;
     let volume_opts =
         m.no_copy || !m.volume_labels.is_empty() || !m.volume_driver_options.is_empty();
     let tmpfs_opts = m.tmpfs_size_bytes != 0 || m.tmpfs_mode != 0;
-    if kind != MountType::Volume && volume_opts {
+    if kind != MountKind::Volume && volume_opts {
         return Err(invalid(name, "volume options must not be specified"));
     }
-    if kind != MountType::Tmpfs && tmpfs_opts {
+    if kind != MountKind::Tmpfs && tmpfs_opts {
         return Err(invalid(name, "tmpfs options must not be specified"));
     }
-    if kind != MountType::Bind && !m.propagation.is_empty() {
+    if kind != MountKind::Bind && !m.propagation.is_empty() {
         return Err(invalid(name, "bind options must not be specified"));
     }
     let wanted = match kind {
-        MountType::Bind => {
+        MountKind::Bind => {
             if !m.source.starts_with('/') {
                 return Err(invalid(
                     name,
@@ -271,7 +270,7 @@ fn from_mount(m: &Mount) -> Result<Planned, ContainerError> {
                 propagation: propagation.to_owned(),
             }
         }
-        MountType::Volume => {
+        MountKind::Volume => {
             if !m.volume_driver_options.is_empty() {
                 return Err(invalid(
                     name,
@@ -284,7 +283,7 @@ fn from_mount(m: &Mount) -> Result<Planned, ContainerError> {
                 labels: m.volume_labels.clone().into_iter().collect(),
             }
         }
-        _ => {
+        MountKind::Tmpfs => {
             if !m.source.is_empty() {
                 return Err(invalid(name, "source must not be specified"));
             }
@@ -306,7 +305,7 @@ fn from_mount(m: &Mount) -> Result<Planned, ContainerError> {
     Ok(Planned {
         destination,
         readonly: m.read_only,
-        mode: if kind == MountType::Volume { "z" } else { "" }.to_owned(),
+        mode: if kind == MountKind::Volume { "z" } else { "" }.to_owned(),
         wanted,
     })
 }

@@ -4,17 +4,20 @@
 
 use std::path::{Path, PathBuf};
 
-use prost::Message as _;
 use redb::{ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
 
+use super::spec::ContainerSpec;
 use crate::table::{JsonTable, TableError};
 
 /// Container ID -> [`Record`] as JSON.
 const RECORDS: &str = "containers";
-/// Container ID -> the create request's `ContainerSpec`, protobuf-encoded, kept as the
-/// client sent it (inspect shows it back).
-const SPECS: TableDefinition<&str, &[u8]> = TableDefinition::new("specs");
+/// Container ID -> the create request's [`ContainerSpec`] as JSON, kept as the client
+/// sent it (inspect shows it back).
+const SPECS: TableDefinition<&str, &[u8]> = TableDefinition::new("container_specs");
+/// What runners before 0.1's domain types wrote: the spec as protobuf. Read once at
+/// start and rewritten into [`SPECS`] by the caller, who knows the encoding.
+const LEGACY_SPECS: TableDefinition<&str, &[u8]> = TableDefinition::new("specs");
 /// Container ID -> Unix nanoseconds: creates under way. Written before the runtime makes
 /// anything and removed with the record's first write (or a failed create's cleanup), so
 /// what a crash leaves mid-create is found at the next start.
@@ -92,7 +95,7 @@ pub enum RecordError {
     Spec {
         id: String,
         #[source]
-        source: prost::DecodeError,
+        source: serde_json::Error,
     },
 }
 
@@ -116,6 +119,7 @@ impl Records {
     pub fn open(path: &Path) -> Result<Self, RecordError> {
         let table = JsonTable::open(path, RECORDS, "container metadata", |tx| {
             tx.open_table(SPECS)?;
+            tx.open_table(LEGACY_SPECS)?;
             tx.open_table(CREATING)?;
             tx.open_table(CREATING_VOLUMES)?;
             Ok(())
@@ -195,17 +199,10 @@ impl Records {
 
     /// Saves the record and the create request it came from; the create is no longer
     /// under way.
-    pub fn put(
-        &self,
-        record: &Record,
-        spec: &berth_proto::v1::ContainerSpec,
-    ) -> Result<(), RecordError> {
+    pub fn put(&self, record: &Record, spec: &ContainerSpec) -> Result<(), RecordError> {
         let tx = self.table.begin_write()?;
         self.table.put_in(&tx, &record.id, record)?;
-        tx.open_table(SPECS)
-            .map_err(|e| self.error(e))?
-            .insert(record.id.as_str(), spec.encode_to_vec().as_slice())
-            .map_err(|e| self.error(e))?;
+        self.put_spec_in(&tx, &record.id, spec)?;
         tx.open_table(CREATING)
             .map_err(|e| self.error(e))?
             .remove(record.id.as_str())
@@ -237,18 +234,58 @@ impl Records {
         Ok(self.table.all()?)
     }
 
-    pub fn spec(&self, id: &str) -> Result<Option<berth_proto::v1::ContainerSpec>, RecordError> {
+    pub fn spec(&self, id: &str) -> Result<Option<ContainerSpec>, RecordError> {
         let tx = self.table.begin_read()?;
         let table = tx.open_table(SPECS).map_err(|e| self.error(e))?;
         let Some(v) = table.get(id).map_err(|e| self.error(e))? else {
             return Ok(None);
         };
-        berth_proto::v1::ContainerSpec::decode(v.value())
+        serde_json::from_slice(v.value())
             .map(Some)
             .map_err(|source| RecordError::Spec {
                 id: id.to_owned(),
                 source,
             })
+    }
+
+    fn put_spec_in(
+        &self,
+        tx: &redb::WriteTransaction,
+        id: &str,
+        spec: &ContainerSpec,
+    ) -> Result<(), RecordError> {
+        let json = serde_json::to_vec(spec).map_err(|source| RecordError::Spec {
+            id: id.to_owned(),
+            source,
+        })?;
+        tx.open_table(SPECS)
+            .map_err(|e| self.error(e))?
+            .insert(id, json.as_slice())
+            .map_err(|e| self.error(e))?;
+        Ok(())
+    }
+
+    /// The specs an older runner wrote in its own encoding: (container ID, bytes).
+    pub fn legacy_specs(&self) -> Result<Vec<(String, Vec<u8>)>, RecordError> {
+        let tx = self.table.begin_read()?;
+        let table = tx.open_table(LEGACY_SPECS).map_err(|e| self.error(e))?;
+        let mut out = Vec::new();
+        for row in table.iter().map_err(|e| self.error(e))? {
+            let (k, v) = row.map_err(|e| self.error(e))?;
+            out.push((k.value().to_owned(), v.value().to_vec()));
+        }
+        Ok(out)
+    }
+
+    /// Replaces `id`'s legacy spec with `spec`, in one transaction.
+    pub fn migrate_spec(&self, id: &str, spec: &ContainerSpec) -> Result<(), RecordError> {
+        let tx = self.table.begin_write()?;
+        self.put_spec_in(&tx, id, spec)?;
+        tx.open_table(LEGACY_SPECS)
+            .map_err(|e| self.error(e))?
+            .remove(id)
+            .map_err(|e| self.error(e))?;
+        Ok(self.table.commit(tx)?)
     }
 
     /// Finds a container by full ID, unique ID prefix or name, as Docker does.

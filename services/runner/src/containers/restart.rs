@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::ContainerError;
-use berth_proto::v1::{RestartPolicy, RestartPolicyName};
+use super::spec::{RestartPolicy, RestartPolicyName};
 
 use super::record::Record;
 use super::{Containers, blocking};
@@ -44,14 +44,14 @@ pub struct Exit {
 /// that exited while it was away (Docker's daemon start): `always` then restarts even a
 /// container the user stopped.
 pub fn should_restart(policy: &RestartPolicy, exit: Exit, restarts: u32, at_boot: bool) -> bool {
-    match policy.name() {
+    match policy.name {
         RestartPolicyName::Always => at_boot || !exit.manually_stopped,
         RestartPolicyName::UnlessStopped => !exit.manually_stopped,
         RestartPolicyName::OnFailure => {
             let max = policy.max_retry_count;
             !exit.manually_stopped && exit.code != 0 && (max <= 0 || (restarts as i32) < max)
         }
-        RestartPolicyName::No | RestartPolicyName::Unspecified => false,
+        RestartPolicyName::No => false,
     }
 }
 
@@ -282,7 +282,7 @@ mod tests {
 
     fn policy(name: RestartPolicyName, max: i32) -> RestartPolicy {
         RestartPolicy {
-            name: name as i32,
+            name,
             max_retry_count: max,
         }
     }

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::spec::{ContainerSpec, HostConfig, RestartPolicy, RestartPolicyName};
 use berth_bus::{Bus, InProcessBus, Subscription};
-use berth_proto::v1::{ContainerSpec, HostConfig, RestartPolicy, RestartPolicyName};
 use berth_runtime::Status;
 use futures::StreamExt as _;
 
@@ -115,7 +115,7 @@ impl Fixture {
             host_config: Some(HostConfig {
                 network_mode: "none".into(),
                 restart_policy: Some(RestartPolicy {
-                    name: policy as i32,
+                    name: policy,
                     max_retry_count: 0,
                 }),
                 ..Default::default()

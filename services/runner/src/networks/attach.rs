@@ -13,7 +13,6 @@ use std::path::PathBuf;
 
 use super::NetworkError;
 use berth_network::{AttachOptions, BridgeNetwork, Endpoint, PortForward, PortSpec};
-use berth_proto::v1::EndpointConfig;
 use berth_runtime::NetworkMode;
 use serde::{Deserialize, Serialize};
 
@@ -37,6 +36,19 @@ pub struct Membership {
     /// The veth and address while the container runs.
     #[serde(default)]
     pub endpoint: Option<Endpoint>,
+}
+
+/// How a container joins one network (`NetworkingConfig.EndpointsConfig`, and the body
+/// of `POST /networks/{id}/connect`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EndpointConfig {
+    pub aliases: Vec<String>,
+    /// Static addresses; empty means the network's IPAM picks.
+    pub ipv4_address: String,
+    pub ipv6_address: String,
+    pub links: Vec<String>,
+    pub mac_address: String,
 }
 
 /// What a new container's network mode and endpoint configs come to.

@@ -23,7 +23,7 @@ use std::sync::Arc;
 
 use berth_network::{BridgeConfig, BridgeNetwork, Ipam, Ipv4Subnet, PortForward, SubnetPool};
 
-pub use attach::Membership;
+pub use attach::{EndpointConfig, Membership};
 pub use error::NetworkError;
 pub(crate) use hosts::prepare_etc_files;
 pub use manage::{IpamConfig, IpamSpec, NetworkSpec};

@@ -39,7 +39,7 @@ pub async fn create(
     let spec = r
         .spec
         .ok_or_else(|| Status::invalid_argument("spec is required"))?;
-    let (id, warnings) = c.create(spec).await?;
+    let (id, warnings) = c.create(spec.into()).await?;
     c.emit("create", &id, &[]).await;
     Ok(Response::new(CreateContainerResponse { id, warnings }))
 }
@@ -196,7 +196,7 @@ pub async fn inspect(
             value: record.image_id.clone(),
         }),
         name: record.name.clone(),
-        spec,
+        spec: spec.as_ref().map(ContainerSpec::from),
         log_path: record.log_path.display().to_string(),
         network_settings: Some(crate::rpc::network_view::settings(
             &record,

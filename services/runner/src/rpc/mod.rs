@@ -6,6 +6,7 @@
 
 mod attach;
 mod containers;
+mod convert;
 mod exec;
 mod image_store;
 mod network_view;
@@ -17,6 +18,7 @@ mod volumes;
 
 use std::path::PathBuf;
 
+pub use convert::migrate_legacy_specs;
 pub use image_store::ImageStore;
 
 use berth_proto::v1::runner_server::Runner;

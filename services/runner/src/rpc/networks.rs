@@ -93,7 +93,12 @@ pub async fn connect(
     r: ConnectNetworkRequest,
 ) -> Result<Response<ConnectNetworkResponse>, Status> {
     c.networks
-        .connect(&**c, &r.network, &r.container, r.endpoint.as_ref())
+        .connect(
+            &**c,
+            &r.network,
+            &r.container,
+            r.endpoint.map(super::convert::endpoint_config).as_ref(),
+        )
         .await?;
     Ok(Response::new(ConnectNetworkResponse {}))
 }

@@ -126,7 +126,7 @@ fn no_log_yet_reads_nothing_then_the_new_file() {
 #[test]
 fn daemon_log_opts_fill_in_what_the_container_does_not_set() {
     let defaults = parse_log_opts(&["max-size=10m".into(), "max-file=3".into()]).unwrap();
-    let cfg = |asked: Option<berth_proto::v1::LogConfig>| {
+    let cfg = |asked: Option<crate::containers::spec::LogConfig>| {
         log_config(
             with_defaults(asked.as_ref(), &defaults).as_ref(),
             Path::new("/l"),
@@ -136,7 +136,7 @@ fn daemon_log_opts_fill_in_what_the_container_does_not_set() {
     let c = cfg(None);
     // json-file's max-size is decimal, as go-units' FromHumanSize reads it.
     assert_eq!((c.max_size, c.max_file), (10_000_000, 3));
-    let own = berth_proto::v1::LogConfig {
+    let own = crate::containers::spec::LogConfig {
         r#type: "json-file".into(),
         config: [("max-file".to_owned(), "5".to_owned())].into(),
     };

@@ -55,9 +55,9 @@ fn user_mounts_replace_anonymous_ones_at_the_same_path() {
     assert!(matches!(&p[0].wanted, Wanted::Volume { name: Some(_), .. }));
 }
 
-fn mount(kind: MountType, source: &str, target: &str) -> Mount {
+fn mount(kind: Option<MountKind>, source: &str, target: &str) -> Mount {
     Mount {
-        r#type: kind as i32,
+        kind,
         source: source.into(),
         target: target.into(),
         ..Default::default()
@@ -66,14 +66,14 @@ fn mount(kind: MountType, source: &str, target: &str) -> Mount {
 
 #[test]
 fn mounts_of_each_type() {
-    let mut tmpfs = mount(MountType::Tmpfs, "", "/t");
+    let mut tmpfs = mount(Some(MountKind::Tmpfs), "", "/t");
     tmpfs.tmpfs_size_bytes = 1 << 20;
     tmpfs.tmpfs_mode = 0o1770;
     tmpfs.read_only = true;
-    let mut vol = mount(MountType::Volume, "v", "/v");
+    let mut vol = mount(Some(MountKind::Volume), "v", "/v");
     vol.no_copy = true;
     let h = HostConfig {
-        mounts: vec![mount(MountType::Bind, "/h", "/b"), vol, tmpfs],
+        mounts: vec![mount(Some(MountKind::Bind), "/h", "/b"), vol, tmpfs],
         ..Default::default()
     };
     let p = plan(&h, &[], &[]).unwrap();
@@ -102,13 +102,15 @@ fn mounts_refuse_what_their_type_cannot_have() {
             &[],
         ))
     };
-    let mut bind_with_size = mount(MountType::Bind, "/h", "/b");
+    let mut bind_with_size = mount(Some(MountKind::Bind), "/h", "/b");
     bind_with_size.tmpfs_size_bytes = 1;
     assert!(one(bind_with_size).contains("tmpfs options must not be specified"));
-    assert!(one(mount(MountType::Tmpfs, "/src", "/t")).contains("source must not be specified"));
-    assert!(one(mount(MountType::Unspecified, "", "/t")).contains("type is missing"));
-    assert!(one(mount(MountType::Bind, "rel", "/t")).contains("must be absolute"));
-    let mut opts = mount(MountType::Volume, "v", "/v");
+    assert!(
+        one(mount(Some(MountKind::Tmpfs), "/src", "/t")).contains("source must not be specified")
+    );
+    assert!(one(mount(None, "", "/t")).contains("type is missing"));
+    assert!(one(mount(Some(MountKind::Bind), "rel", "/t")).contains("must be absolute"));
+    let mut opts = mount(Some(MountKind::Volume), "v", "/v");
     opts.volume_driver_options
         .insert("type".into(), "nfs".into());
     assert!(one(opts).contains("takes no options"));
