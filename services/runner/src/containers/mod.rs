@@ -4,6 +4,7 @@
 //! The runtime (`berth-runtime`) and its per-container monitors own the processes; this
 //! module owns the records and the root filesystems, and never forks anything itself.
 
+pub mod attach;
 mod create;
 mod error;
 pub mod exec;
@@ -15,6 +16,7 @@ pub mod logs;
 pub mod mounts;
 mod network_members;
 pub mod observe;
+pub mod query;
 pub mod record;
 pub mod restart;
 pub mod runtime;

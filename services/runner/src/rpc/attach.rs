@@ -9,8 +9,7 @@ use futures::StreamExt;
 use tonic::{Response, Status, Streaming};
 
 use crate::containers::Containers;
-use crate::rpc::blocking;
-use crate::rpc::status::runtime_status;
+use crate::containers::attach::Attached;
 use crate::rpc::stdio::{ClientInput, Input, Output, pump};
 
 type Stream<T> = tonic::codegen::BoxStream<T>;
@@ -27,17 +26,8 @@ pub async fn attach(
             ));
         }
     };
-    let record = c.find(&header.container)?;
-    let this = c.clone();
-    let id = record.id.clone();
     let (h_in, h_out, h_err) = (header.stdin, header.stdout, header.stderr);
-    let exited = blocking(move || {
-        this.runtime
-            .state(&id)
-            .map(|s| s.status == berth_runtime::Status::Exited)
-            .map_err(runtime_status)
-    })
-    .await?;
+    let (id, attached) = c.attach(&header.container, h_in, h_out, h_err).await?;
     let inputs = input.filter_map(|m| {
         std::future::ready(
             m.ok()
@@ -45,26 +35,16 @@ pub async fn attach(
                 .and_then(ClientInput::into_input),
         )
     });
-    let (this, id) = (c.clone(), record.id.clone());
-    let resize = move |w, h| {
-        let _ = this.runtime.resize(&id, w, h, None);
+    let this = c.clone();
+    let resize = move |w, h| this.resize_quietly(&id, w, h, None);
+    let next = match attached {
+        Attached::Now(session) => {
+            return Ok(Response::new(responses(session, h_in, inputs, resize)?));
+        }
+        Attached::NextRun(next) => next,
     };
-    if !exited {
-        let this = c.clone();
-        let id = record.id.clone();
-        let session = blocking(move || {
-            this.runtime
-                .attach(&id, h_in, h_out, h_err)
-                .map_err(runtime_status)
-        })
-        .await?;
-        return Ok(Response::new(responses(session, h_in, inputs, resize)?));
-    }
-    // `docker start -a` attaches to an exited container, then starts it: the session
-    // comes from the next run, which hands it over between its create and its start so
-    // that no output is missed (see `Containers::rerun`). The answer goes out at once,
-    // since the client starts the container only once it has it.
-    let next = c.attach_next_run(&record.id, h_in, h_out, h_err).await;
+    // `docker start -a` attaches to an exited container, then starts it. The answer goes
+    // out at once, since the client starts the container only once it has it.
     let output = futures::stream::once(async move {
         let session = match next.await {
             Ok(session) => session.map_err(Status::from),

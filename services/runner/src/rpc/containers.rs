@@ -9,8 +9,8 @@ use tonic::{Response, Status};
 use crate::containers::Containers;
 use crate::containers::lifecycle::{PruneFilter, StopOptions};
 use crate::containers::logs::{LogCursor, LogFilter, LogLine, LogStream};
+use crate::containers::query::{ContainerView, Phase};
 use crate::rpc::blocking;
-use crate::rpc::status::runtime_status;
 
 type Stream<T> = tonic::codegen::BoxStream<T>;
 
@@ -21,15 +21,6 @@ fn timestamp_of(rfc3339: &str) -> Option<prost_types::Timestamp> {
             seconds: t.unix_timestamp(),
             nanos: t.nanosecond() as i32,
         })
-}
-
-fn status_of(s: berth_runtime::Status) -> ContainerStatus {
-    match s {
-        berth_runtime::Status::Created => ContainerStatus::Created,
-        berth_runtime::Status::Running => ContainerStatus::Running,
-        berth_runtime::Status::Paused => ContainerStatus::Paused,
-        berth_runtime::Status::Exited => ContainerStatus::Exited,
-    }
 }
 
 pub async fn create(
@@ -56,86 +47,74 @@ pub async fn remove(
     Ok(Response::new(RemoveContainerResponse {}))
 }
 
+fn status_of(phase: Phase) -> ContainerStatus {
+    match phase {
+        Phase::Created => ContainerStatus::Created,
+        Phase::Running => ContainerStatus::Running,
+        Phase::Paused => ContainerStatus::Paused,
+        Phase::Restarting => ContainerStatus::Restarting,
+        Phase::Exited => ContainerStatus::Exited,
+    }
+}
+
+fn summary(v: ContainerView, networks: &[crate::networks::NetworkRecord]) -> ContainerSummary {
+    let (rec, st) = (&v.record, v.state.as_ref());
+    ContainerSummary {
+        id: rec.id.clone(),
+        names: vec![rec.name.clone()],
+        image: rec.image.clone(),
+        image_id: Some(Digest {
+            value: rec.image_id.clone(),
+        }),
+        command: rec.args.join(" "),
+        created: Some(prost_types::Timestamp {
+            seconds: rec.created / 1_000_000_000,
+            nanos: 0,
+        }),
+        labels: v
+            .spec
+            .as_ref()
+            .map(|s| s.labels.clone())
+            .unwrap_or_default(),
+        state: status_of(v.phase) as i32,
+        exit_code: st.and_then(|s| s.exit_code).unwrap_or(0),
+        started_at: st
+            .and_then(|s| s.started_at.as_deref())
+            .and_then(timestamp_of),
+        finished_at: st
+            .and_then(|s| s.finished_at.as_deref())
+            .and_then(timestamp_of),
+        network_mode: rec.network_mode.clone(),
+        mounts: rec.mounts.iter().map(mount_point).collect(),
+        networks: crate::rpc::network_view::settings(rec, networks).networks,
+        ports: rec
+            .ports
+            .iter()
+            .map(|p| PortSummary {
+                ip: p
+                    .host_ip
+                    .map(|i| i.to_string())
+                    .unwrap_or_else(|| "0.0.0.0".into()),
+                private_port: p.container_port.into(),
+                public_port: p.host_port.unwrap_or(0).into(),
+                protocol: p.protocol.to_string(),
+            })
+            .collect(),
+        ..Default::default()
+    }
+}
+
 pub async fn list(
     c: &Arc<Containers>,
     r: ListContainersRequest,
 ) -> Result<Response<ListContainersResponse>, Status> {
-    let this = c.clone();
-    let restarting = c.restarting.lock().await.clone();
-    let mut containers = blocking(move || {
-        let records = this
-            .records
-            .all()
-            .map_err(|e| Status::internal(e.to_string()))?;
-        let networks = this.networks.store.all().unwrap_or_default();
-        let mut out = Vec::new();
-        for rec in records {
-            let st = this.runtime.state(&rec.id).ok();
-            let status = match st.as_ref() {
-                _ if restarting.contains(&rec.id) => ContainerStatus::Restarting,
-                Some(s) => status_of(s.status),
-                None => ContainerStatus::Exited,
-            };
-            let live = [
-                ContainerStatus::Running,
-                ContainerStatus::Paused,
-                ContainerStatus::Restarting,
-            ];
-            if !r.all && !live.contains(&status) {
-                continue;
-            }
-            let labels = this
-                .records
-                .spec(&rec.id)
-                .ok()
-                .flatten()
-                .map(|s| s.labels)
-                .unwrap_or_default();
-            out.push(ContainerSummary {
-                id: rec.id.clone(),
-                names: vec![rec.name.clone()],
-                image: rec.image.clone(),
-                image_id: Some(Digest {
-                    value: rec.image_id.clone(),
-                }),
-                command: rec.args.join(" "),
-                created: Some(prost_types::Timestamp {
-                    seconds: rec.created / 1_000_000_000,
-                    nanos: 0,
-                }),
-                labels,
-                state: status as i32,
-                exit_code: st.as_ref().and_then(|s| s.exit_code).unwrap_or(0),
-                started_at: st
-                    .as_ref()
-                    .and_then(|s| s.started_at.as_deref())
-                    .and_then(timestamp_of),
-                finished_at: st
-                    .as_ref()
-                    .and_then(|s| s.finished_at.as_deref())
-                    .and_then(timestamp_of),
-                network_mode: rec.network_mode.clone(),
-                mounts: rec.mounts.iter().map(mount_point).collect(),
-                networks: crate::rpc::network_view::settings(&rec, &networks).networks,
-                ports: rec
-                    .ports
-                    .iter()
-                    .map(|p| PortSummary {
-                        ip: p
-                            .host_ip
-                            .map(|i| i.to_string())
-                            .unwrap_or_else(|| "0.0.0.0".into()),
-                        private_port: p.container_port.into(),
-                        public_port: p.host_port.unwrap_or(0).into(),
-                        protocol: p.protocol.to_string(),
-                    })
-                    .collect(),
-                ..Default::default()
-            });
-        }
-        Ok(out)
-    })
-    .await?;
+    let networks = c.networks.store.all().unwrap_or_default();
+    let mut containers: Vec<ContainerSummary> = c
+        .list(r.all)
+        .await?
+        .into_iter()
+        .map(|v| summary(v, &networks))
+        .collect();
     containers.sort_by(|a, b| {
         b.created
             .as_ref()
@@ -152,24 +131,12 @@ pub async fn inspect(
     c: &Arc<Containers>,
     r: InspectContainerRequest,
 ) -> Result<Response<InspectContainerResponse>, Status> {
-    let record = c.find(&r.container)?;
-    let restarting = c.restarting.lock().await.contains(&record.id);
-    let this = c.clone();
-    let (st, spec) = blocking(move || {
-        let st = match this.runtime.state(&record.id) {
-            Ok(st) => st,
-            // Mid-restart the old run's state is gone and the new one's not written yet.
-            Err(_) if restarting => berth_runtime::ContainerState::between_runs(&record.id),
-            Err(e) => return Err(runtime_status(e)),
-        };
-        let spec = this
-            .records
-            .spec(&record.id)
-            .map_err(|e| Status::internal(e.to_string()))?;
-        Ok((st, spec))
-    })
-    .await?;
-    let record = c.find(&r.container)?;
+    let v = c.inspect(&r.container).await?;
+    let st = v
+        .state
+        .clone()
+        .unwrap_or_else(|| berth_runtime::ContainerState::between_runs(&v.record.id));
+    let record = &v.record;
     Ok(Response::new(InspectContainerResponse {
         id: record.id.clone(),
         created: Some(prost_types::Timestamp {
@@ -179,11 +146,7 @@ pub async fn inspect(
         path: record.args.first().cloned().unwrap_or_default(),
         args: record.args.iter().skip(1).cloned().collect(),
         state: Some(ContainerState {
-            status: if restarting {
-                ContainerStatus::Restarting
-            } else {
-                status_of(st.status)
-            } as i32,
+            status: status_of(v.phase) as i32,
             oom_killed: st.oom_killed,
             pid: st.pid.unwrap_or(0) as i64,
             exit_code: st.exit_code.unwrap_or(0),
@@ -196,10 +159,10 @@ pub async fn inspect(
             value: record.image_id.clone(),
         }),
         name: record.name.clone(),
-        spec: spec.as_ref().map(ContainerSpec::from),
+        spec: v.spec.as_ref().map(ContainerSpec::from),
         log_path: record.log_path.display().to_string(),
         network_settings: Some(crate::rpc::network_view::settings(
-            &record,
+            record,
             &c.networks.store.all().unwrap_or_default(),
         )),
         restart_count: record.restart_count,
@@ -282,14 +245,9 @@ pub async fn logs(
                 return;
             }
             let (rt, id) = (this.clone(), record.id.clone());
-            let running = blocking(move || {
-                Ok(rt
-                    .runtime
-                    .state(&id)
-                    .is_ok_and(|s| s.status != berth_runtime::Status::Exited))
-            })
-            .await
-            .unwrap_or(false);
+            let running = blocking(move || Ok(rt.is_running(&id)))
+                .await
+                .unwrap_or(false);
             if !running {
                 // One more pass: lines written between the read and the exit.
                 exited = true;

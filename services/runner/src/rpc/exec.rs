@@ -58,9 +58,7 @@ pub async fn start(
         )
     });
     let (this, container, pid) = (c.clone(), exec.container.clone(), exec.pid as i32);
-    let resize = move |w, h| {
-        let _ = this.runtime.resize(&container, w, h, Some(pid));
-    };
+    let resize = move |w, h| this.resize_quietly(&container, w, h, Some(pid));
     let registry = execs.clone();
     let output = pump(session, exec.spec.attach_stdin, inputs, resize)?.map(move |o| {
         o.map(|o| ExecStartResponse {

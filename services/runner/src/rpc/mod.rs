@@ -283,15 +283,7 @@ impl Runner for RunnerService {
 
     async fn info(&self, _: Request<InfoRequest>) -> Result<Response<InfoResponse>, Status> {
         let f = &self.facts;
-        let (mut total, mut running, mut paused) = (0, 0, 0);
-        for record in self.containers.records.all().unwrap_or_default() {
-            total += 1;
-            match self.containers.runtime.state(&record.id).map(|s| s.status) {
-                Ok(berth_runtime::Status::Running) => running += 1,
-                Ok(berth_runtime::Status::Paused) => paused += 1,
-                _ => {}
-            }
-        }
+        let (total, running, paused) = self.containers.counts();
         Ok(Response::new(InfoResponse {
             runner_id: self.runner_id.clone(),
             hostname: f.hostname.clone(),
