@@ -3,6 +3,14 @@
 //!
 //! A runner owns its host's unpacked layers, containers, logs and networks, all under its
 //! data root. It never stores image content; layers come from the image store.
+//!
+//! Layout: `rpc` is the gRPC surface and the only module that knows the wire; it turns
+//! requests into calls on the domain modules and their typed errors into statuses.
+//! `containers` owns the records and every container verb and reaches the host through
+//! [`containers::runtime::ContainerRuntime`] and its images through
+//! [`containers::images::ImageSource`]; `networks` sees containers only through
+//! `networks::Members`; `volumes` and `host` stand alone. `tests/layering.rs` fails the
+//! build's tests when a domain module names gRPC types or the dependencies turn around.
 
 pub mod containers;
 mod error;

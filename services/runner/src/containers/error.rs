@@ -9,7 +9,7 @@ use super::record::RecordError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ContainerError {
-    /// Turned down, with Docker's message (see [`Refusal`]).
+    /// Turned down, with Docker's message (see `error::Refusal`).
     #[error(transparent)]
     Refused(Refusal),
     #[error(transparent)]

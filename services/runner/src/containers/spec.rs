@@ -71,7 +71,7 @@ pub struct HealthConfig {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct HostConfig {
-    /// "src:dst[:opts]", as docker -v sends them.
+    /// `src:dst[:opts]`, as docker -v sends them.
     pub binds: Vec<String>,
     pub mounts: Vec<Mount>,
     /// Keyed by "port/proto", as Docker does.

@@ -6,7 +6,7 @@ use super::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum NetworkError {
-    /// Turned down, with Docker's message (see [`Refusal`]).
+    /// Turned down, with Docker's message (see `error::Refusal`).
     #[error(transparent)]
     Refused(Refusal),
     #[error(transparent)]
