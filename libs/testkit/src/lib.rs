@@ -12,6 +12,7 @@ mod docker_cli;
 mod nats;
 pub mod otlp;
 mod pki;
+mod registry;
 
 pub use berth_process::{
     Berthd, CgroupView, remove_bridge, remove_bridges_within, spawn_service,
@@ -25,6 +26,7 @@ pub use docker_cli::{
 };
 pub use nats::NatsServer;
 pub use pki::TestPki;
+pub use registry::DockerRegistry;
 
 /// Panics with a message saying which Debian package provides a missing tool.
 pub fn require_tool(tool: &str, debian_package: &str) -> std::path::PathBuf {

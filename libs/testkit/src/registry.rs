@@ -1,0 +1,71 @@
+//! A real registry for one test: Debian's `docker-registry` (distribution 2.8), storing in
+//! a temporary directory, on a port the kernel picks.
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::{ChildGuard, require_tool, wait_for_line};
+
+/// A running registry; stopped and its storage removed on drop.
+#[derive(Debug)]
+pub struct DockerRegistry {
+    host: String,
+    _process: ChildGuard,
+    _dir: tempfile::TempDir,
+}
+
+impl DockerRegistry {
+    /// Starts an anonymous plain-HTTP registry on 127.0.0.1; returns once it listens. The
+    /// port is read from its own log, so no other test can take it in between.
+    pub fn start() -> Self {
+        Self::with_config("")
+    }
+
+    /// [`DockerRegistry::start`] with more configuration (YAML at the top level, e.g. an
+    /// `auth:` section); storage and address stay the fixture's.
+    pub fn with_config(extra: &str) -> Self {
+        let bin = require_tool("docker-registry", "docker-registry");
+        let dir = tempfile::tempdir().expect("temporary registry directory");
+        let config = dir.path().join("config.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "version: 0.1\nlog:\n  level: info\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:0\n{extra}",
+                dir.path().join("data").display()
+            ),
+        )
+        .expect("write the registry's config");
+        let mut child = Command::new(bin)
+            .arg("serve")
+            .arg(&config)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start docker-registry");
+        let stderr = child.stderr.take().expect("piped stderr");
+        let guard = ChildGuard::new("docker-registry", child);
+        let line = wait_for_line(
+            "docker-registry",
+            stderr,
+            "listening on",
+            Duration::from_secs(20),
+        )
+        .unwrap_or_else(|e| panic!("docker-registry did not start: {e}"));
+        let host = line
+            .split("listening on ")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .expect("the address after \"listening on\"")
+            .to_owned();
+        DockerRegistry {
+            host,
+            _process: guard,
+            _dir: dir,
+        }
+    }
+
+    /// `127.0.0.1:PORT`, as references name it.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+}
