@@ -481,18 +481,22 @@ impl Registry {
         let realm = challenge.param("realm").ok_or_else(|| {
             RegistryError::Unauthorized("the challenge names no token realm".into())
         })?;
-        let mut query = form_urlencoded::Serializer::new(String::new());
-        if let Some(service) = challenge.param("service") {
-            query.append_pair("service", service);
-        }
-        if !scope.is_empty() {
-            query.append_pair("scope", scope);
-        }
-        if let Some(c) = &self.credentials {
-            query.append_pair("account", &c.username);
-        }
+        // Built apart: the serializer is not Send and must not live across an await.
+        let query = {
+            let mut query = form_urlencoded::Serializer::new(String::new());
+            if let Some(service) = challenge.param("service") {
+                query.append_pair("service", service);
+            }
+            if !scope.is_empty() {
+                query.append_pair("scope", scope);
+            }
+            if let Some(c) = &self.credentials {
+                query.append_pair("account", &c.username);
+            }
+            query.finish()
+        };
         let separator = if realm.contains('?') { '&' } else { '?' };
-        let url = format!("{realm}{separator}{}", query.finish());
+        let url = format!("{realm}{separator}{query}");
         let auth = self
             .credentials
             .as_ref()

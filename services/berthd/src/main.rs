@@ -34,6 +34,8 @@ struct Args {
     tls: berth_gateway::TlsArgs,
     #[command(flatten)]
     host: berth_runner::HostArgs,
+    #[command(flatten)]
+    registries: berth_registry_proxy::RegistryArgs,
     /// A label for this host, KEY=VALUE (repeatable), shown by `docker info`.
     #[arg(long = "label", value_parser = berth_daemon::parse_key_value)]
     labels: Vec<(String, String)>,
@@ -92,6 +94,7 @@ async fn main() -> anyhow::Result<()> {
         listen: registry_proxy.clone(),
         image_store: image_store.clone(),
         bus: bus.clone(),
+        transport: args.registries.transport(),
     };
     services.spawn(async move {
         (
@@ -106,7 +109,7 @@ async fn main() -> anyhow::Result<()> {
         listen: socket(&root, "builder"),
         scratch: root.join("builder"),
         image_store: image_store.clone(),
-        registry_proxy,
+        registry_proxy: registry_proxy.clone(),
         bus: bus.clone(),
     };
     services.spawn(async move {
@@ -140,6 +143,7 @@ async fn main() -> anyhow::Result<()> {
             tcp_security,
             health_listen: None,
             image_store: image_store.clone(),
+            registry_proxy: registry_proxy.clone(),
             bus,
         },
         &shutdown,

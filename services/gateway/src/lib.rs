@@ -61,6 +61,8 @@ pub struct Config {
     pub health_listen: Option<berth_rpc::Endpoint>,
     /// The image store's gRPC address.
     pub image_store: berth_rpc::Endpoint,
+    /// The registry proxy's gRPC address: pulls and pushes.
+    pub registry_proxy: berth_rpc::Endpoint,
     pub bus: Arc<dyn Bus>,
 }
 
@@ -102,6 +104,9 @@ impl Gateway {
                     berth_rpc::connect(&config.image_store)?,
                 )
                 .max_decoding_message_size(MAX_MESSAGE_BYTES),
+                registry_proxy: berth_proto::v1::registry_proxy_client::RegistryProxyClient::new(
+                    berth_rpc::connect(&config.registry_proxy)?,
+                ),
             },
         })
     }

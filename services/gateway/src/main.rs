@@ -28,6 +28,13 @@ struct Args {
         default_value = "tcp://127.0.0.1:7101"
     )]
     image_store: berth_rpc::Endpoint,
+    /// The registry proxy's gRPC address.
+    #[arg(
+        long,
+        env = "BERTH_REGISTRY_PROXY",
+        default_value = "tcp://127.0.0.1:7102"
+    )]
+    registry_proxy: berth_rpc::Endpoint,
     /// Also serve gRPC health here (for orchestrators' probes), e.g. tcp://0.0.0.0:7100.
     #[arg(long, env = "BERTH_HEALTH_LISTEN")]
     health_listen: Option<berth_rpc::Endpoint>,
@@ -44,6 +51,7 @@ async fn main() -> anyhow::Result<()> {
         tcp_security,
         health_listen: args.health_listen,
         image_store: args.image_store,
+        registry_proxy: args.registry_proxy,
         bus: process.bus.clone(),
     };
     berth_gateway::serve(config, process.shutdown.clone()).await?;

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use berth_bus::Bus;
 use berth_proto::v1::image_store_client::ImageStoreClient;
+use berth_proto::v1::registry_proxy_client::RegistryProxyClient;
 use berth_proto::v1::runner_client::RunnerClient;
 use berth_rpc::{Endpoint, TracedChannel};
 
@@ -16,12 +17,18 @@ pub struct AppState {
     pub bus: Arc<dyn Bus>,
     pub runners: RunnerPool,
     pub image_store: ImageStoreClient<TracedChannel>,
+    pub registry_proxy: RegistryProxyClient<TracedChannel>,
 }
 
 impl AppState {
     /// A client for the image store (cheap: clients share one connection).
     pub fn image_store(&self) -> ImageStoreClient<TracedChannel> {
         self.image_store.clone()
+    }
+
+    /// A client for the registry proxy.
+    pub fn registry_proxy(&self) -> RegistryProxyClient<TracedChannel> {
+        self.registry_proxy.clone()
     }
 
     /// A client for the least loaded live runner.

@@ -2,16 +2,25 @@
 //! searches go through it; credentials stay in its memory and never touch disk.
 //!
 //! It stores no image content itself: what it pulls it writes to the image store, what it
-//! pushes it reads from there. The RPCs are filled in by the registry work; until then they
-//! answer UNIMPLEMENTED.
+//! pushes it reads from there. Pull is here; push, login, search and distribution
+//! inspect still answer UNIMPLEMENTED.
+
+mod progress;
+mod pull;
 
 use std::sync::Arc;
 
 use berth_bus::Bus;
+use berth_proto::v1 as proto;
 use berth_proto::v1::image_store_client::ImageStoreClient;
 use berth_proto::v1::registry_proxy_server::{RegistryProxy, RegistryProxyServer};
 use berth_rpc::{Endpoint, Listener, TracedChannel};
 use tokio_util::sync::CancellationToken;
+use tonic::{Request, Response, Status};
+
+pub use berth_registry::TransportConfig;
+
+use crate::progress::{Lines as _, Progress};
 
 /// What the registry proxy needs.
 #[derive(Debug, Clone)]
@@ -20,6 +29,39 @@ pub struct Config {
     /// Where pulled content is written and pushed content read.
     pub image_store: Endpoint,
     pub bus: Arc<dyn Bus>,
+    /// How registries are reached: certs.d and insecure registries.
+    pub transport: TransportConfig,
+}
+
+/// How registries are reached, as flags of both `berth-registry-proxy` and `berthd`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RegistryArgs {
+    /// A registry spoken to without certificate checks, and over plain HTTP when HTTPS
+    /// fails, as dockerd's --insecure-registry: a CIDR or HOST[:PORT] (repeatable, or
+    /// comma-separated). Loopback always is.
+    #[arg(
+        long = "insecure-registry",
+        env = "BERTH_INSECURE_REGISTRIES",
+        value_delimiter = ','
+    )]
+    pub insecure_registries: Vec<String>,
+    /// Per-registry CAs and client certificates in Docker's layout:
+    /// DIR/HOST[:PORT]/*.crt, *.cert with *.key.
+    #[arg(
+        long,
+        env = "BERTH_REGISTRY_CERTS_DIR",
+        default_value = "/etc/docker/certs.d"
+    )]
+    pub registry_certs_dir: std::path::PathBuf,
+}
+
+impl RegistryArgs {
+    pub fn transport(&self) -> TransportConfig {
+        TransportConfig {
+            certs_dir: self.registry_certs_dir.clone(),
+            insecure: self.insecure_registries.clone(),
+        }
+    }
 }
 
 /// Why the registry proxy could not run.
@@ -31,18 +73,87 @@ pub enum RegistryProxyError {
 
 #[derive(Debug)]
 struct RegistryProxyService {
-    _image_store: ImageStoreClient<TracedChannel>,
+    image_store: ImageStoreClient<TracedChannel>,
+    transport: TransportConfig,
     _bus: Arc<dyn Bus>,
 }
 
-impl RegistryProxy for RegistryProxyService {}
+type Stream<T> = tonic::codegen::BoxStream<T>;
+
+fn credentials(auth: Option<proto::RegistryAuth>) -> Option<berth_registry::Credentials> {
+    auth.map(|a| berth_registry::Credentials {
+        username: a.username,
+        password: a.password,
+        identity_token: a.identity_token,
+        registry_token: a.registry_token,
+    })
+}
+
+fn platform(p: Option<proto::Platform>) -> berth_oci::platform::Platform {
+    match p {
+        Some(p) if !p.os.is_empty() || !p.architecture.is_empty() => {
+            berth_oci::platform::Platform::new(
+                if p.os.is_empty() { "linux" } else { &p.os },
+                &p.architecture,
+                (!p.variant.is_empty()).then_some(p.variant.as_str()),
+            )
+        }
+        _ => berth_oci::platform::Platform::host(),
+    }
+}
+
+#[tonic::async_trait]
+impl RegistryProxy for RegistryProxyService {
+    async fn pull(
+        &self,
+        r: Request<proto::PullRequest>,
+    ) -> Result<Response<Stream<Progress>>, Status> {
+        let r = r.into_inner();
+        let reference = berth_oci::Reference::parse(&r.reference)
+            .map_err(|e| Status::invalid_argument(e.to_string()))?;
+        if r.all_tags {
+            return Err(Status::unimplemented(
+                "docker pull --all-tags is not supported by berth yet; pull each tag",
+            ));
+        }
+        let registry = Arc::new(pull::registry_for(
+            &reference,
+            &self.transport,
+            credentials(r.auth),
+        ));
+        let (tx, rx) = tokio::sync::mpsc::channel(64);
+        let job = pull::Pull {
+            store: self.image_store.clone(),
+            registry,
+            reference,
+            platform: platform(r.platform),
+            lease_id: r.lease_id,
+            progress: tx.clone(),
+        };
+        tokio::spawn(async move {
+            if let Err(e) = job.run().await {
+                tracing::info!(error = %e, "pull failed");
+                let _ = tx
+                    .send(Progress::failed(&e.to_string(), e.http_code()))
+                    .await;
+            }
+        });
+        Ok(Response::new(Box::pin(
+            tokio_stream::wrappers::ReceiverStream::new(rx).map(Ok),
+        )))
+    }
+}
+
+use futures::StreamExt as _;
 
 /// Serves until `shutdown` is cancelled.
 pub async fn serve(config: Config, shutdown: CancellationToken) -> Result<(), RegistryProxyError> {
-    let image_store = ImageStoreClient::new(berth_rpc::connect(&config.image_store)?);
+    let image_store = ImageStoreClient::new(berth_rpc::connect(&config.image_store)?)
+        .max_decoding_message_size(64 << 20);
     let listener = Listener::bind(&config.listen).await?;
     let service = RegistryProxyServer::new(RegistryProxyService {
-        _image_store: image_store,
+        image_store,
+        transport: config.transport,
         _bus: config.bus,
     });
     berth_rpc::serve_service(listener, service, shutdown.cancelled_owned()).await?;

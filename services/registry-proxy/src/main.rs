@@ -20,6 +20,8 @@ struct Args {
     bus: berth_daemon::BusArgs,
     #[command(flatten)]
     grpc_tls: berth_daemon::GrpcTlsArgs,
+    #[command(flatten)]
+    registries: berth_registry_proxy::RegistryArgs,
 }
 
 #[tokio::main]
@@ -31,6 +33,7 @@ async fn main() -> anyhow::Result<()> {
         listen: args.listen,
         image_store: args.image_store,
         bus: process.bus.clone(),
+        transport: args.registries.transport(),
     };
     berth_registry_proxy::serve(config, process.shutdown.clone()).await?;
     Ok(())

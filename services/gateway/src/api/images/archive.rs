@@ -23,7 +23,7 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 /// The JSON message stream the docker CLI renders (moby's `jsonmessage`).
-fn json_stream(messages: impl Stream<Item = Value> + Send + 'static) -> Response {
+pub(super) fn json_stream(messages: impl Stream<Item = Value> + Send + 'static) -> Response {
     let body = messages.map(|m| {
         let mut line = serde_json::to_vec(&m).unwrap_or_default();
         line.push(b'\n');
@@ -36,7 +36,7 @@ fn json_stream(messages: impl Stream<Item = Value> + Send + 'static) -> Response
         .into_response()
 }
 
-fn progress_message(p: Progress) -> Value {
+pub(super) fn progress_message(p: Progress) -> Value {
     let mut m = json!({ "status": p.status });
     if !p.id.is_empty() {
         m["id"] = json!(p.id);
@@ -52,7 +52,7 @@ fn progress_message(p: Progress) -> Value {
 
 /// How a failure after the first byte reaches the client: an error message in the stream
 /// (the status line has gone out already), which the CLI prints and exits non-zero on.
-fn error_message(message: &str) -> Value {
+pub(super) fn error_message(message: &str) -> Value {
     json!({ "errorDetail": { "message": message }, "error": message })
 }
 
@@ -157,11 +157,12 @@ pub async fn load(
     Ok(json_stream(messages))
 }
 
-/// `POST /images/create`: with `fromSrc=-` an import of the request body; pulling
-/// (`fromImage`) belongs to the registry proxy and arrives with the registry work.
+/// `POST /images/create`: with `fromSrc=-` an import of the request body, with
+/// `fromImage` a pull through the registry proxy.
 pub async fn create(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
+    headers: http::HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
     let q = QueryPairs::parse(raw.as_deref());
@@ -172,14 +173,7 @@ pub async fn create(
                 "importing from a URL ({src}) is not supported: berth has no internet access by design; download the file and use `docker import FILE`"
             )));
         }
-        (None, Some(image)) => {
-            return Err(ApiError::new(
-                http::StatusCode::NOT_IMPLEMENTED,
-                format!(
-                    "pulling {image} is not available yet: berth's registry proxy does not pull images so far; use docker load"
-                ),
-            ));
-        }
+        (None, Some(image)) => return super::pull::pull(&state, &q, image, &headers).await,
         (None, None) => {
             return Err(ApiError::bad_request(
                 "give fromSrc=- (import) or fromImage (pull)",

@@ -9,6 +9,7 @@ pub mod convert;
 mod inspect;
 mod list;
 mod manage;
+mod pull;
 
 use axum::Router;
 use axum::body::Body;

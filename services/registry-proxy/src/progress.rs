@@ -1,0 +1,56 @@
+//! Docker's progress lines, as the Pull and Push RPCs stream them.
+
+use berth_oci::Digest;
+use berth_proto::v1 as proto;
+
+pub type Progress = proto::Progress;
+
+/// The 12 hex characters Docker shows for a layer.
+pub fn short_id(digest: &Digest) -> String {
+    digest
+        .to_string()
+        .rsplit(':')
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .take(12)
+        .collect()
+}
+
+/// Constructors of the lines berth sends.
+pub trait Lines {
+    fn line(id: &str, status: &str) -> Self;
+    fn status(status: &str) -> Self;
+    fn downloading(id: &str, current: u64, total: u64) -> Self;
+    fn failed(message: &str, code: i32) -> Self;
+}
+
+impl Lines for Progress {
+    fn line(id: &str, status: &str) -> Self {
+        Progress {
+            id: id.to_owned(),
+            status: status.to_owned(),
+            ..Default::default()
+        }
+    }
+    fn status(status: &str) -> Self {
+        Self::line("", status)
+    }
+    fn downloading(id: &str, current: u64, total: u64) -> Self {
+        Progress {
+            id: id.to_owned(),
+            status: "Downloading".to_owned(),
+            detail: Some(proto::ProgressDetail { current, total }),
+            ..Default::default()
+        }
+    }
+    fn failed(message: &str, code: i32) -> Self {
+        Progress {
+            error: Some(proto::ProgressError {
+                message: message.to_owned(),
+                code,
+            }),
+            ..Default::default()
+        }
+    }
+}

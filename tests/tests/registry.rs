@@ -1,0 +1,96 @@
+//! `docker pull` through berthd from a real registry (Debian's docker-registry, started by
+//! each test on loopback, where plain HTTP is allowed as in Docker). The image is put
+//! there by skopeo, an independent client, so the pull is checked against someone
+//! else's push. Needs root, the docker CLI, docker-registry, skopeo and busybox-static
+//! (the README's test command installs them).
+
+use std::process::Command;
+
+use berth_testkit::{Berthd, DockerRegistry, busybox_archive, docker, docker_ok, printed};
+
+/// Copies the busybox archive into `registry` as `repo:tag` with skopeo.
+fn skopeo_push(archive: &std::path::Path, target: &str) {
+    let out = Command::new(berth_testkit::require_tool("skopeo", "skopeo"))
+        .args(["copy", "--quiet", "--dest-tls-verify=false"])
+        .arg(format!("docker-archive:{}", archive.display()))
+        .arg(format!("docker://{target}"))
+        .output()
+        .expect("run skopeo");
+    assert!(out.status.success(), "skopeo copy: {}", printed(&out));
+}
+
+#[test]
+fn docker_pull_takes_an_image_from_a_registry_and_it_runs() {
+    let registry = DockerRegistry::start();
+    let berthd = Berthd::start();
+    let host = berthd.docker_host();
+    let busybox = busybox_archive(berthd.dir(), "busybox:latest");
+    let name = format!("{}/berth/busybox:v1", registry.host());
+    skopeo_push(&busybox.path, &name);
+
+    let out = docker(&host, &["pull", &name]);
+    let text = printed(&out);
+    eprintln!("docker pull printed:\n{text}");
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("v1: Pulling from berth/busybox"), "{text}");
+    assert!(text.contains("Pull complete"), "{text}");
+    assert!(text.contains("Digest: sha256:"), "{text}");
+    assert!(
+        text.contains(&format!("Status: Downloaded newer image for {name}")),
+        "{text}"
+    );
+    // The image is the one skopeo pushed: same config, hence same ID.
+    assert_eq!(
+        docker_ok(&host, &["image", "inspect", "-f", "{{.Id}}", &name]).trim(),
+        busybox.image_id
+    );
+    assert_eq!(
+        docker_ok(&host, &["run", "--rm", &name, "echo", "pulled"]).trim(),
+        "pulled"
+    );
+
+    let again = docker_ok(&host, &["pull", &name]);
+    assert!(
+        again.contains(&format!("Status: Image is up to date for {name}")),
+        "{again}"
+    );
+    assert!(!again.contains("Pull complete"), "{again}");
+
+    // By digest, as `docker pull NAME@sha256:...` asks.
+    let digest = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Digest: "))
+        .expect("a Digest line")
+        .trim()
+        .to_owned();
+    let by_digest = format!("{}/berth/busybox@{digest}", registry.host());
+    let out = docker(&host, &["pull", &by_digest]);
+    assert!(out.status.success(), "{}", printed(&out));
+}
+
+#[test]
+fn a_missing_tag_or_repository_fails_with_docker_s_message() {
+    let registry = DockerRegistry::start();
+    let berthd = Berthd::start();
+    let host = berthd.docker_host();
+    let busybox = busybox_archive(berthd.dir(), "busybox:latest");
+    skopeo_push(
+        &busybox.path,
+        &format!("{}/berth/busybox:v1", registry.host()),
+    );
+
+    for missing in ["berth/busybox:nope", "berth/nothing:v1"] {
+        let name = format!("{}/{missing}", registry.host());
+        let out = docker(&host, &["pull", &name]);
+        let text = printed(&out);
+        assert!(!out.status.success(), "{text}");
+        assert!(
+            text.contains(&format!("manifest for {name} not found: manifest unknown"))
+                || text.contains(&format!("manifest for {name} not found: name unknown")),
+            "{text}"
+        );
+    }
+    // Nothing was stored for them.
+    let images = docker_ok(&host, &["images", "-q"]);
+    assert!(images.trim().is_empty(), "{images}");
+}
