@@ -94,3 +94,66 @@ fn a_missing_tag_or_repository_fails_with_docker_s_message() {
     let images = docker_ok(&host, &["images", "-q"]);
     assert!(images.trim().is_empty(), "{images}");
 }
+
+#[test]
+fn docker_push_sends_an_image_that_comes_back_the_same() {
+    let registry = DockerRegistry::start();
+    let berthd = Berthd::start();
+    let host = berthd.docker_host();
+    let busybox = busybox_archive(berthd.dir(), "busybox:latest");
+    docker_ok(&host, &["load", "-i", busybox.path.to_str().unwrap()]);
+    let name = format!("{}/berth/pushed:v1", registry.host());
+    docker_ok(&host, &["tag", "busybox:latest", &name]);
+
+    let out = docker(&host, &["push", &name]);
+    let text = printed(&out);
+    eprintln!("docker push printed:\n{text}");
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains(&format!(
+            "The push refers to repository [{}/berth/pushed]",
+            registry.host()
+        )),
+        "{text}"
+    );
+    assert!(text.contains(": Pushed"), "{text}");
+    let digest = text
+        .lines()
+        .find_map(|l| l.strip_prefix("v1: digest: "))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no `v1: digest:` line in {text}"))
+        .to_owned();
+
+    // Another client sees the same manifest.
+    let inspect = Command::new(berth_testkit::require_tool("skopeo", "skopeo"))
+        .args(["inspect", "--tls-verify=false", "--format", "{{.Digest}}"])
+        .arg(format!("docker://{name}"))
+        .output()
+        .expect("run skopeo");
+    assert!(inspect.status.success(), "{}", printed(&inspect));
+    assert_eq!(String::from_utf8_lossy(&inspect.stdout).trim(), digest);
+
+    // Pushed again, nothing goes up twice.
+    let again = docker_ok(&host, &["push", &name]);
+    assert!(again.contains("Layer already exists"), "{again}");
+    assert!(!again.contains(": Pushed"), "{again}");
+
+    // Removed here, pulled back: the same image.
+    docker_ok(&host, &["rmi", &name, "busybox:latest"]);
+    let pulled = docker_ok(&host, &["pull", &name]);
+    assert!(pulled.contains(&format!("Digest: {digest}")), "{pulled}");
+    assert_eq!(
+        docker_ok(&host, &["image", "inspect", "-f", "{{.Id}}", &name]).trim(),
+        busybox.image_id
+    );
+
+    // An image that is not here is Docker's 404.
+    let missing = format!("{}/berth/absent:v1", registry.host());
+    let out = docker(&host, &["push", &missing]);
+    assert!(!out.status.success());
+    assert!(
+        printed(&out).contains("An image does not exist locally with the tag"),
+        "{}",
+        printed(&out)
+    );
+}

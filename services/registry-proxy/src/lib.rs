@@ -2,11 +2,12 @@
 //! searches go through it; credentials stay in its memory and never touch disk.
 //!
 //! It stores no image content itself: what it pulls it writes to the image store, what it
-//! pushes it reads from there. Pull is here; push, login, search and distribution
+//! pushes it reads from there. Pull and push are here; login, search and distribution
 //! inspect still answer UNIMPLEMENTED.
 
 mod progress;
 mod pull;
+mod push;
 
 use std::sync::Arc;
 
@@ -128,23 +129,68 @@ impl RegistryProxy for RegistryProxyService {
             reference,
             platform: platform(r.platform),
             lease_id: r.lease_id,
-            progress: tx.clone(),
+            progress: tx,
         };
-        tokio::spawn(async move {
-            if let Err(e) = job.run().await {
-                tracing::info!(error = %e, "pull failed");
-                let _ = tx
-                    .send(Progress::failed(&e.to_string(), e.http_code()))
-                    .await;
-            }
-        });
-        Ok(Response::new(Box::pin(
-            tokio_stream::wrappers::ReceiverStream::new(rx).map(Ok),
-        )))
+        Ok(Response::new(streamed("pull", rx, async move {
+            job.run().await.map_err(|e| (e.to_string(), e.http_code()))
+        })))
+    }
+
+    async fn push(
+        &self,
+        r: Request<proto::PushRequest>,
+    ) -> Result<Response<Stream<Progress>>, Status> {
+        let r = r.into_inner();
+        let reference = berth_oci::Reference::parse(&r.reference)
+            .map_err(|e| Status::invalid_argument(e.to_string()))?;
+        if reference.digest().is_some() {
+            return Err(Status::invalid_argument(
+                "cannot push a digest reference: push NAME:TAG",
+            ));
+        }
+        let registry = Arc::new(pull::registry_for(
+            &reference,
+            &self.transport,
+            credentials(r.auth),
+        ));
+        let (tx, rx) = tokio::sync::mpsc::channel(64);
+        let job = push::Push {
+            store: self.image_store.clone(),
+            registry,
+            reference,
+            progress: tx,
+        };
+        Ok(Response::new(streamed("push", rx, async move {
+            job.run().await.map_err(|e| (e.to_string(), e.http_code()))
+        })))
     }
 }
 
 use futures::StreamExt as _;
+
+/// The RPC's stream of a pull or push run on its own task: the job's lines, then, if it
+/// fails, one error line (message and the HTTP status Docker would answer).
+fn streamed<T: Send + 'static>(
+    what: &'static str,
+    lines: tokio::sync::mpsc::Receiver<Progress>,
+    job: impl std::future::Future<Output = Result<T, (String, i32)>> + Send + 'static,
+) -> Stream<Progress> {
+    let (tx, rx) = tokio::sync::mpsc::channel(64);
+    tokio::spawn(async move {
+        let mut lines = tokio_stream::wrappers::ReceiverStream::new(lines);
+        let job = tokio::spawn(job);
+        while let Some(line) = lines.next().await {
+            if tx.send(line).await.is_err() {
+                return;
+            }
+        }
+        if let Ok(Err((message, code))) = job.await {
+            tracing::info!(error = %message, "{what} failed");
+            let _ = tx.send(Progress::failed(&message, code)).await;
+        }
+    });
+    Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx).map(Ok))
+}
 
 /// Serves until `shutdown` is cancelled.
 pub async fn serve(config: Config, shutdown: CancellationToken) -> Result<(), RegistryProxyError> {

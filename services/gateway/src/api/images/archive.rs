@@ -47,6 +47,17 @@ pub(super) fn progress_message(p: Progress) -> Value {
     if let Some(e) = p.error {
         m = error_message(&e.message);
     }
+    // A push's result: Docker sends it alone on its line.
+    if let Some(a) = p.aux.filter(|_| p.status.is_empty()) {
+        m = json!({
+            "progressDetail": {},
+            "aux": {
+                "Tag": a.tag,
+                "Digest": a.digest.map(|d| d.value).unwrap_or_default(),
+                "Size": a.size,
+            }
+        });
+    }
     m
 }
 

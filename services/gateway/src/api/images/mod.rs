@@ -40,6 +40,7 @@ async fn by_name(
     method: Method,
     Path(rest): Path<String>,
     RawQuery(raw): RawQuery,
+    headers: http::HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
     let query = QueryPairs::parse(raw.as_deref());
@@ -59,6 +60,9 @@ async fn by_name(
         Method::POST => {
             if let Some(name) = split("/tag") {
                 return manage::tag(&state, name, &query).await;
+            }
+            if let Some(name) = split("/push") {
+                return pull::push(&state, name, &query, &headers).await;
             }
         }
         Method::DELETE => return manage::delete(&state, &rest, &query).await,

@@ -1,9 +1,10 @@
-//! `POST /images/create?fromImage=NAME&tag=TAG` (docker pull): the registry proxy pulls,
+//! `POST /images/create?fromImage=NAME&tag=TAG` (docker pull) and
+//! `POST /images/{name}/push?tag=TAG` (docker push): the registry proxy does the work,
 //! its progress comes back as Docker's JSON message stream.
 
 use axum::response::Response;
 use base64::Engine as _;
-use berth_proto::v1::{PullRequest, RegistryAuth};
+use berth_proto::v1::{Progress, PullRequest, PushRequest, RegistryAuth};
 use futures::StreamExt;
 use http::HeaderMap;
 
@@ -96,8 +97,33 @@ pub async fn pull(
         })
         .await?
         .into_inner();
-    // A failure before any progress (a missing manifest, refused credentials) is an
-    // error response, as dockerd answers it; later ones go in the stream.
+    progress_response(stream).await
+}
+
+pub async fn push(
+    state: &AppState,
+    name: &str,
+    q: &QueryPairs,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
+    let auth = registry_auth(headers)?;
+    let tag = q.get("tag").filter(|t| !t.is_empty()).unwrap_or("latest");
+    let stream = state
+        .registry_proxy()
+        .push(PushRequest {
+            reference: format!("{name}:{tag}"),
+            auth,
+            platform: None,
+        })
+        .await?
+        .into_inner();
+    progress_response(stream).await
+}
+
+/// The JSON stream of a pull's or push's progress. A failure before any progress (a
+/// missing manifest, refused credentials) is an error response, as dockerd answers
+/// it; later ones go in the stream.
+async fn progress_response(stream: tonic::Streaming<Progress>) -> Result<Response, ApiError> {
     let mut stream = stream.peekable();
     if let Some(Ok(first)) = std::pin::Pin::new(&mut stream).peek().await
         && let Some(e) = &first.error
