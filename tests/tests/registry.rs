@@ -6,7 +6,9 @@
 
 use std::process::Command;
 
-use berth_testkit::{Berthd, DockerRegistry, busybox_archive, docker, docker_ok, printed};
+use berth_testkit::{
+    BASIC_PASSWORD, BASIC_USER, Berthd, DockerRegistry, busybox_archive, docker, docker_ok, printed,
+};
 
 /// Copies the busybox archive into `registry` as `repo:tag` with skopeo.
 fn skopeo_push(archive: &std::path::Path, target: &str) {
@@ -153,6 +155,84 @@ fn docker_push_sends_an_image_that_comes_back_the_same() {
     assert!(!out.status.success());
     assert!(
         printed(&out).contains("An image does not exist locally with the tag"),
+        "{}",
+        printed(&out)
+    );
+}
+
+/// `docker` with its own config directory, where `docker login` keeps credentials.
+fn docker_in(config: &std::path::Path, host: &str, args: &[&str]) -> std::process::Output {
+    berth_testkit::docker_command(host)
+        .env("DOCKER_CONFIG", config)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run docker")
+}
+
+#[test]
+fn login_gates_push_and_pull_on_a_registry_with_basic_auth() {
+    let dir = tempfile::tempdir().unwrap();
+    let registry = DockerRegistry::with_basic_auth();
+    let berthd = Berthd::start();
+    let host = berthd.docker_host();
+    let config = dir.path().join("docker-config");
+    let busybox = busybox_archive(berthd.dir(), "busybox:latest");
+    docker_ok(&host, &["load", "-i", busybox.path.to_str().unwrap()]);
+    let name = format!("{}/berth/private:v1", registry.host());
+    docker_ok(&host, &["tag", "busybox:latest", &name]);
+
+    let out = docker_in(&config, &host, &["push", &name]);
+    assert!(!out.status.success());
+    assert!(
+        printed(&out).contains("no basic auth credentials"),
+        "{}",
+        printed(&out)
+    );
+
+    let out = docker_in(
+        &config,
+        &host,
+        &["login", registry.host(), "-u", BASIC_USER, "-p", "wrong"],
+    );
+    assert!(!out.status.success());
+    assert!(
+        printed(&out).contains("401 Unauthorized"),
+        "{}",
+        printed(&out)
+    );
+
+    let out = docker_in(
+        &config,
+        &host,
+        &[
+            "login",
+            registry.host(),
+            "-u",
+            BASIC_USER,
+            "-p",
+            BASIC_PASSWORD,
+        ],
+    );
+    assert!(out.status.success(), "{}", printed(&out));
+    assert!(
+        printed(&out).contains("Login Succeeded"),
+        "{}",
+        printed(&out)
+    );
+
+    let out = docker_in(&config, &host, &["push", &name]);
+    assert!(out.status.success(), "{}", printed(&out));
+    docker_ok(&host, &["rmi", &name]);
+    let out = docker_in(&config, &host, &["pull", &name]);
+    assert!(out.status.success(), "{}", printed(&out));
+
+    docker_in(&config, &host, &["logout", registry.host()]);
+    docker_ok(&host, &["rmi", &name]);
+    let out = docker_in(&config, &host, &["pull", &name]);
+    assert!(!out.status.success());
+    assert!(
+        printed(&out).contains("no basic auth credentials"),
         "{}",
         printed(&out)
     );

@@ -126,6 +126,15 @@ impl Registry {
             .copied()
     }
 
+    /// The registry's base URL as berth reaches it (`https://host/v2/`), for messages.
+    pub async fn base_url(&self) -> String {
+        let scheme = match self.scheme().await {
+            Ok(Scheme::Http) => "http",
+            _ => "https",
+        };
+        format!("{scheme}://{}/v2/", self.host)
+    }
+
     /// `GET /v2/`: whether the registry answers, with the credentials given.
     pub async fn ping(&self) -> Result<(), RegistryError> {
         self.call(Method::GET, "/v2/", "", HeaderMap::new(), Bytes::new())

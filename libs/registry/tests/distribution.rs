@@ -6,7 +6,7 @@
 
 use berth_oci::Digest;
 use berth_registry::{Credentials, Registry, RegistryError, TransportConfig};
-use berth_testkit::DockerRegistry;
+use berth_testkit::{BASIC_PASSWORD, BASIC_USER, DockerRegistry};
 use bytes::Bytes;
 use futures::StreamExt;
 
@@ -178,18 +178,7 @@ async fn a_lying_registry_is_refused() {
 
 #[tokio::test]
 async fn basic_auth_is_asked_for_and_checked() {
-    let dir = tempfile::tempdir().unwrap();
-    let htpasswd = dir.path().join("htpasswd");
-    // bcrypt of "secret" (cost 5), the only hash distribution's htpasswd takes.
-    std::fs::write(
-        &htpasswd,
-        "user:$2a$05$vApSoT8JoACMxzAKyNch9ORO7HSGI3DRU.rwo/oY9oM8Aylh12GSq\n",
-    )
-    .unwrap();
-    let server = DockerRegistry::with_config(&format!(
-        "auth:\n  htpasswd:\n    realm: berth-test\n    path: {}\n",
-        htpasswd.display()
-    ));
+    let server = DockerRegistry::with_basic_auth();
     let anonymous = Registry::new(server.host(), TransportConfig::default(), None);
     let err = anonymous.ping().await.unwrap_err();
     assert!(matches!(err, RegistryError::NoCredentials), "{err}");
@@ -199,7 +188,7 @@ async fn basic_auth_is_asked_for_and_checked() {
         server.host(),
         TransportConfig::default(),
         Some(Credentials {
-            username: "user".into(),
+            username: BASIC_USER.into(),
             password: "wrong".into(),
             ..Default::default()
         }),
@@ -211,8 +200,8 @@ async fn basic_auth_is_asked_for_and_checked() {
         server.host(),
         TransportConfig::default(),
         Some(Credentials {
-            username: "user".into(),
-            password: "secret".into(),
+            username: BASIC_USER.into(),
+            password: BASIC_PASSWORD.into(),
             ..Default::default()
         }),
     );

@@ -26,7 +26,7 @@ pub use docker_cli::{
 };
 pub use nats::NatsServer;
 pub use pki::TestPki;
-pub use registry::DockerRegistry;
+pub use registry::{BASIC_PASSWORD, BASIC_USER, DockerRegistry};
 
 /// Panics with a message saying which Debian package provides a missing tool.
 pub fn require_tool(tool: &str, debian_package: &str) -> std::path::PathBuf {

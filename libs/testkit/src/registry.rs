@@ -12,7 +12,13 @@ pub struct DockerRegistry {
     host: String,
     _process: ChildGuard,
     _dir: tempfile::TempDir,
+    _auth: Option<tempfile::TempDir>,
 }
+
+/// The user of [`DockerRegistry::with_basic_auth`].
+pub const BASIC_USER: &str = "user";
+/// Their password.
+pub const BASIC_PASSWORD: &str = "secret";
 
 impl DockerRegistry {
     /// Starts an anonymous plain-HTTP registry on 127.0.0.1; returns once it listens. The
@@ -61,7 +67,26 @@ impl DockerRegistry {
             host,
             _process: guard,
             _dir: dir,
+            _auth: None,
         }
+    }
+
+    /// A registry that wants Basic auth: [`BASIC_USER`] with [`BASIC_PASSWORD`].
+    pub fn with_basic_auth() -> Self {
+        let dir = tempfile::tempdir().expect("temporary htpasswd directory");
+        let htpasswd = dir.path().join("htpasswd");
+        // bcrypt (cost 5) of BASIC_PASSWORD, the only hash distribution's htpasswd takes.
+        std::fs::write(
+            &htpasswd,
+            format!("{BASIC_USER}:$2a$05$vApSoT8JoACMxzAKyNch9ORO7HSGI3DRU.rwo/oY9oM8Aylh12GSq\n"),
+        )
+        .expect("write htpasswd");
+        let mut registry = Self::with_config(&format!(
+            "auth:\n  htpasswd:\n    realm: berth-test\n    path: {}\n",
+            htpasswd.display()
+        ));
+        registry._auth = Some(dir);
+        registry
     }
 
     /// `127.0.0.1:PORT`, as references name it.

@@ -5,6 +5,7 @@
 //! pushes it reads from there. Pull and push are here; login, search and distribution
 //! inspect still answer UNIMPLEMENTED.
 
+mod login;
 mod progress;
 mod pull;
 mod push;
@@ -134,6 +135,24 @@ impl RegistryProxy for RegistryProxyService {
         Ok(Response::new(streamed("pull", rx, async move {
             job.run().await.map_err(|e| (e.to_string(), e.http_code()))
         })))
+    }
+
+    async fn login(
+        &self,
+        r: Request<proto::LoginRequest>,
+    ) -> Result<Response<proto::LoginResponse>, Status> {
+        let auth = r
+            .into_inner()
+            .auth
+            .ok_or_else(|| Status::invalid_argument("no credentials to log in with"))?;
+        let domain = login::domain(&auth.server_address);
+        let registry =
+            berth_registry::Registry::new(&domain, self.transport.clone(), credentials(Some(auth)));
+        login::check(&registry).await?;
+        Ok(Response::new(proto::LoginResponse {
+            status: "Login Succeeded".into(),
+            identity_token: String::new(),
+        }))
     }
 
     async fn push(

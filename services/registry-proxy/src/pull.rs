@@ -47,13 +47,11 @@ impl PullError {
     /// The HTTP status Docker answers this failure with, when it comes before any
     /// progress (the gateway turns a first-line failure into an error response).
     pub fn http_code(&self) -> i32 {
+        // Registry refusals are 500s in dockerd, not 401s: a 401 makes the docker CLI
+        // prompt for a login, which is not what a failed pull asks for.
         match self {
             PullError::Reference(_) => 400,
             PullError::NotFound { .. } => 404,
-            PullError::Registry(RegistryError::NoCredentials | RegistryError::Unauthorized(_)) => {
-                401
-            }
-            PullError::Registry(RegistryError::Denied) => 403,
             _ => 500,
         }
     }

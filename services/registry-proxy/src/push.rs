@@ -31,12 +31,9 @@ pub enum PushError {
 impl PushError {
     /// The HTTP status Docker answers a failure before any progress with.
     pub fn http_code(&self) -> i32 {
+        // As in dockerd, a registry's refusal is a 500 (a 401 would make the CLI prompt).
         match self {
             PushError::NoSuchImage(_) => 404,
-            PushError::Registry(RegistryError::NoCredentials | RegistryError::Unauthorized(_)) => {
-                401
-            }
-            PushError::Registry(RegistryError::Denied) => 403,
             _ => 500,
         }
     }

@@ -1,5 +1,6 @@
 //! The Docker Engine API routes. One module per route group, as in moby's own router.
 
+mod auth;
 mod build;
 mod containers;
 mod events;
@@ -23,6 +24,7 @@ use crate::state::AppState;
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(system::routes())
+        .merge(auth::routes())
         .merge(events::routes())
         .merge(build::routes())
         .merge(images::routes())

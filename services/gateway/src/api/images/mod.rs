@@ -9,7 +9,7 @@ pub mod convert;
 mod inspect;
 mod list;
 mod manage;
-mod pull;
+pub mod pull;
 
 use axum::Router;
 use axum::body::Body;

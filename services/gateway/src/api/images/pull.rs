@@ -35,25 +35,34 @@ pub fn registry_auth(headers: &HeaderMap) -> Result<Option<RegistryAuth>, ApiErr
         .decode(text)
         .or_else(|_| base64::engine::general_purpose::STANDARD.decode(text))
         .map_err(|_| ApiError::bad_request("X-Registry-Auth is not base64"))?;
-    #[derive(serde::Deserialize, Default)]
-    #[serde(default)]
-    struct AuthConfig {
-        username: String,
-        password: String,
-        serveraddress: String,
-        identitytoken: String,
-        registrytoken: String,
-    }
     let a: AuthConfig = serde_json::from_slice(&json)
         .map_err(|e| ApiError::bad_request(format!("X-Registry-Auth: {e}")))?;
     let empty = a.username.is_empty() && a.identitytoken.is_empty() && a.registrytoken.is_empty();
-    Ok((!empty).then_some(RegistryAuth {
-        username: a.username,
-        password: a.password,
-        identity_token: a.identitytoken,
-        registry_token: a.registrytoken,
-        server_address: a.serveraddress,
-    }))
+    Ok((!empty).then_some(a.into_proto()))
+}
+
+/// Docker's AuthConfig: the `X-Registry-Auth` header's JSON and `POST /auth`'s body.
+/// Unknown fields (`email`, `auth` of old clients) are ignored, as dockerd does.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct AuthConfig {
+    username: String,
+    password: String,
+    serveraddress: String,
+    identitytoken: String,
+    registrytoken: String,
+}
+
+impl AuthConfig {
+    pub fn into_proto(self) -> RegistryAuth {
+        RegistryAuth {
+            username: self.username,
+            password: self.password,
+            identity_token: self.identitytoken,
+            registry_token: self.registrytoken,
+            server_address: self.serveraddress,
+        }
+    }
 }
 
 /// The reference a pull names: `fromImage` with `tag` (a tag, or a digest as the CLI
