@@ -336,9 +336,37 @@ async fn manifests_must_name_stored_blobs_and_become_images() {
                 original: "localhost:5000/team/app:1".into(),
                 ..Default::default()
             }),
+            repo_digest: false,
         })
         .await
         .unwrap();
+    // NAME@DIGEST is no tag (docker tag refuses it), but a pull or push keeps it as a
+    // RepoDigest.
+    let pinned = format!(
+        "localhost:5000/team/app@{}",
+        stored.digest.clone().unwrap().value
+    );
+    let as_digest = |repo_digest| TagRequest {
+        source: "localhost:5000/team/app:1".into(),
+        target: Some(ImageReference {
+            original: pinned.clone(),
+            ..Default::default()
+        }),
+        repo_digest,
+    };
+    let refused = s.client.tag(as_digest(false)).await.unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::InvalidArgument);
+    s.client.tag(as_digest(true)).await.unwrap();
+    let inspected = s
+        .client
+        .inspect_image(berth_proto::v1::InspectImageRequest {
+            reference: "localhost:5000/team/app:1".into(),
+            platform: None,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(inspected.repo_digests, std::slice::from_ref(&pinned));
     let resolved = s
         .client
         .resolve(ResolveRequest {
@@ -364,6 +392,7 @@ async fn manifests_must_name_stored_blobs_and_become_images() {
             original: "team/UpperCase".into(),
             ..Default::default()
         }),
+        repo_digest: false,
     });
     let err = bad_tag.await.unwrap_err();
     assert!(

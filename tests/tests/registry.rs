@@ -66,6 +66,14 @@ fn docker_pull_takes_an_image_from_a_registry_and_it_runs() {
         .trim()
         .to_owned();
     let by_digest = format!("{}/berth/busybox@{digest}", registry.host());
+    assert_eq!(
+        docker_ok(
+            &host,
+            &["image", "inspect", "-f", "{{json .RepoDigests}}", &name]
+        )
+        .trim(),
+        format!("[\"{by_digest}\"]")
+    );
     let out = docker(&host, &["pull", &by_digest]);
     assert!(out.status.success(), "{}", printed(&out));
 }
@@ -140,10 +148,28 @@ fn docker_push_sends_an_image_that_comes_back_the_same() {
     assert!(again.contains("Layer already exists"), "{again}");
     assert!(!again.contains(": Pushed"), "{again}");
 
+    let pushed_at = format!("{}/berth/pushed@{digest}", registry.host());
+    assert_eq!(
+        docker_ok(
+            &host,
+            &["image", "inspect", "-f", "{{json .RepoDigests}}", &name]
+        )
+        .trim(),
+        format!("[\"{pushed_at}\"]")
+    );
+
     // Removed here, pulled back: the same image.
     docker_ok(&host, &["rmi", &name, "busybox:latest"]);
     let pulled = docker_ok(&host, &["pull", &name]);
     assert!(pulled.contains(&format!("Digest: {digest}")), "{pulled}");
+    assert_eq!(
+        docker_ok(
+            &host,
+            &["image", "inspect", "-f", "{{json .RepoDigests}}", &name]
+        )
+        .trim(),
+        format!("[\"{pushed_at}\"]")
+    );
     assert_eq!(
         docker_ok(&host, &["image", "inspect", "-f", "{{.Id}}", &name]).trim(),
         busybox.image_id

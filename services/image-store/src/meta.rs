@@ -53,6 +53,9 @@ pub struct ImageRecord {
     pub labels: BTreeMap<String, String>,
     #[serde(default)]
     pub parent: Option<String>,
+    /// `NAME@DIGEST` where a registry serves it (Docker's RepoDigests), full form.
+    #[serde(default)]
+    pub repo_digests: Vec<String>,
 }
 
 impl ImageRecord {

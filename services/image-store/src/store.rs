@@ -184,6 +184,7 @@ impl Store {
                 added_at: now_nanos(),
                 labels,
                 parent: None,
+                repo_digests: Vec::new(),
             },
         ))
     }
@@ -197,10 +198,14 @@ impl Store {
         names: &[Reference],
     ) -> Result<(), StoreError> {
         let mut changes = Changes::default();
-        let keep_added = self.meta.image(id)?.map(|old| old.added_at);
         let mut image = image;
-        if let Some(added) = keep_added {
-            image.added_at = added;
+        if let Some(old) = self.meta.image(id)? {
+            image.added_at = old.added_at;
+            for d in old.repo_digests {
+                if !image.repo_digests.contains(&d) {
+                    image.repo_digests.push(d);
+                }
+            }
         }
         changes.put_images.push((id.to_owned(), image));
         let now = now_nanos();
@@ -260,6 +265,31 @@ impl Store {
         self.emit(EventKind::Image, "tag", &id, Some(&target.familiar()))
             .await;
         Ok(())
+    }
+}
+
+impl Store {
+    /// Keeps `target` (`NAME@DIGEST`) as a RepoDigest of the image `source` names.
+    pub async fn add_repo_digest(&self, source: &str, target: &str) -> Result<(), StoreError> {
+        let target = Reference::parse_named(target)?;
+        if target.digest().is_none() || target.tag().is_some() {
+            return Err(StoreError::InvalidArgument(format!(
+                "a repo digest is NAME@DIGEST, not {target}"
+            )));
+        }
+        let _w = self.write.lock().await;
+        let (id, mut image, _) = names::lookup(&self.meta, source)?;
+        let full = target.to_string();
+        if image.repo_digests.contains(&full) {
+            return Ok(());
+        }
+        // One digest per repository, as Docker keeps it: the newest push or pull wins.
+        let repository = format!("{}@", target.name());
+        image.repo_digests.retain(|d| !d.starts_with(&repository));
+        image.repo_digests.push(full);
+        let mut changes = Changes::default();
+        changes.put_images.push((id, image));
+        self.meta.write(changes)
     }
 }
 

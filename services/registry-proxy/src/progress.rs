@@ -54,3 +54,25 @@ impl Lines for Progress {
         }
     }
 }
+
+/// Keeps `NAME@DIGEST` as a RepoDigest of the image `source` names: where the registry
+/// serves it, as Docker records after a pull or a push.
+pub async fn record_repo_digest(
+    store: &berth_proto::v1::image_store_client::ImageStoreClient<berth_rpc::TracedChannel>,
+    source: &str,
+    reference: &berth_oci::Reference,
+    digest: &Digest,
+) -> Result<(), tonic::Status> {
+    store
+        .clone()
+        .tag(proto::TagRequest {
+            source: source.to_owned(),
+            target: Some(proto::ImageReference {
+                original: format!("{}@{digest}", reference.name()),
+                ..Default::default()
+            }),
+            repo_digest: true,
+        })
+        .await
+        .map(drop)
+}

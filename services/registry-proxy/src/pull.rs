@@ -190,10 +190,19 @@ impl Pull {
                         original: name.to_string(),
                         ..Default::default()
                     }),
+                    repo_digest: false,
                 })
                 .await
                 .map_err(store_error)?;
         }
+        crate::progress::record_repo_digest(
+            &self.store,
+            &config_digest.to_string(),
+            &self.reference,
+            &top.digest,
+        )
+        .await
+        .map_err(store_error)?;
         self.say(Progress::status(&format!("Digest: {}", top.digest)))
             .await;
         let up_to_date = before.as_deref() == Some(&config_digest.to_string());

@@ -125,6 +125,9 @@ impl Push {
                 manifest.content.into(),
             )
             .await?;
+        crate::progress::record_repo_digest(&self.store, &name, &self.reference, &digest)
+            .await
+            .map_err(store_error)?;
         self.say(Progress::status(&format!(
             "{tag}: digest: {digest} size: {size}"
         )))

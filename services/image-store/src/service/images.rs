@@ -65,7 +65,13 @@ impl ImageStoreService {
         let target = r
             .target
             .ok_or_else(|| Status::invalid_argument("target is required"))?;
-        self.store.tag(&r.source, &target.original).await?;
+        if r.repo_digest {
+            self.store
+                .add_repo_digest(&r.source, &target.original)
+                .await?;
+        } else {
+            self.store.tag(&r.source, &target.original).await?;
+        }
         Ok(Response::new(TagResponse {}))
     }
 
@@ -149,8 +155,8 @@ impl ImageStoreService {
                     .parent
                     .as_ref()
                     .map(|p| Digest { value: p.clone() }),
+                repo_digests: familiar(&s.record.repo_digests),
                 repo_tags: s.repo_tags,
-                repo_digests: Vec::new(),
                 created: Some(prost_types::Timestamp {
                     seconds: s.record.created,
                     nanos: 0,
@@ -171,8 +177,8 @@ impl ImageStoreService {
         let (summary, config, last_tag) = blocking(move || store.inspect(&r.reference)).await?;
         Ok(Response::new(InspectImageResponse {
             id: to_proto_digest(&summary.id),
+            repo_digests: familiar(&summary.record.repo_digests),
             repo_tags: summary.repo_tags,
-            repo_digests: Vec::new(),
             parent_id: summary.record.parent.map(|p| Digest { value: p }),
             size: summary.record.layers.iter().map(|l| l.size).sum(),
             manifest: descriptor(&summary.record.manifest),
@@ -245,4 +251,18 @@ impl ImageStoreService {
             space_reclaimed: bytes,
         }))
     }
+}
+
+/// Names as Docker shows them (`busybox@sha256:...`, `localhost:5000/a@sha256:...`).
+fn familiar(full: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = full
+        .iter()
+        .map(|f| {
+            berth_oci::Reference::parse_named(f)
+                .map(|r| r.familiar())
+                .unwrap_or_else(|_| f.clone())
+        })
+        .collect();
+    out.sort();
+    out
 }

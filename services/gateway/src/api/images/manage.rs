@@ -37,6 +37,7 @@ pub async fn tag(state: &AppState, source: &str, q: &QueryPairs) -> Result<Respo
                 original,
                 ..Default::default()
             }),
+            repo_digest: false,
         })
         .await?;
     Ok(StatusCode::CREATED.into_response())
