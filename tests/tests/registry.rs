@@ -21,6 +21,16 @@ fn skopeo_push(archive: &std::path::Path, target: &str) {
     assert!(out.status.success(), "skopeo copy: {}", printed(&out));
 }
 
+/// `docker image inspect`'s RepoDigests of `name`, as JSON.
+fn repo_digests(host: &str, name: &str) -> String {
+    docker_ok(
+        host,
+        &["image", "inspect", "-f", "{{json .RepoDigests}}", name],
+    )
+    .trim()
+    .to_owned()
+}
+
 #[test]
 fn docker_pull_takes_an_image_from_a_registry_and_it_runs() {
     let registry = DockerRegistry::start();
@@ -66,14 +76,7 @@ fn docker_pull_takes_an_image_from_a_registry_and_it_runs() {
         .trim()
         .to_owned();
     let by_digest = format!("{}/berth/busybox@{digest}", registry.host());
-    assert_eq!(
-        docker_ok(
-            &host,
-            &["image", "inspect", "-f", "{{json .RepoDigests}}", &name]
-        )
-        .trim(),
-        format!("[\"{by_digest}\"]")
-    );
+    assert_eq!(repo_digests(&host, &name), format!("[\"{by_digest}\"]"));
     let out = docker(&host, &["pull", &by_digest]);
     assert!(out.status.success(), "{}", printed(&out));
 }
@@ -149,27 +152,13 @@ fn docker_push_sends_an_image_that_comes_back_the_same() {
     assert!(!again.contains(": Pushed"), "{again}");
 
     let pushed_at = format!("{}/berth/pushed@{digest}", registry.host());
-    assert_eq!(
-        docker_ok(
-            &host,
-            &["image", "inspect", "-f", "{{json .RepoDigests}}", &name]
-        )
-        .trim(),
-        format!("[\"{pushed_at}\"]")
-    );
+    assert_eq!(repo_digests(&host, &name), format!("[\"{pushed_at}\"]"));
 
     // Removed here, pulled back: the same image.
     docker_ok(&host, &["rmi", &name, "busybox:latest"]);
     let pulled = docker_ok(&host, &["pull", &name]);
     assert!(pulled.contains(&format!("Digest: {digest}")), "{pulled}");
-    assert_eq!(
-        docker_ok(
-            &host,
-            &["image", "inspect", "-f", "{{json .RepoDigests}}", &name]
-        )
-        .trim(),
-        format!("[\"{pushed_at}\"]")
-    );
+    assert_eq!(repo_digests(&host, &name), format!("[\"{pushed_at}\"]"));
     assert_eq!(
         docker_ok(&host, &["image", "inspect", "-f", "{{.Id}}", &name]).trim(),
         busybox.image_id
