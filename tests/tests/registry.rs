@@ -252,3 +252,118 @@ fn login_gates_push_and_pull_on_a_registry_with_basic_auth() {
         printed(&out)
     );
 }
+
+/// A network namespace reached from the host over a veth pair: a registry there has a
+/// non-loopback address, so berth checks its certificate. Removed on drop.
+struct Netns {
+    name: String,
+    host_link: String,
+    /// The namespace's address.
+    ip: String,
+}
+
+fn ip(args: &[&str]) {
+    let out = Command::new(berth_testkit::require_tool("ip", "iproute2"))
+        .args(args)
+        .output()
+        .expect("run ip");
+    assert!(out.status.success(), "ip {args:?}: {}", printed(&out));
+}
+
+impl Netns {
+    fn new() -> Self {
+        let pid = std::process::id();
+        let (name, host_link, peer) = (
+            format!("brg{pid}"),
+            format!("vrh{pid}"),
+            format!("vrn{pid}"),
+        );
+        let third = pid % 250;
+        let ns = Netns {
+            ip: format!("10.252.{third}.2"),
+            name,
+            host_link,
+        };
+        ip(&["netns", "add", &ns.name]);
+        ip(&[
+            "link",
+            "add",
+            &ns.host_link,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            &peer,
+        ]);
+        ip(&["link", "set", &peer, "netns", &ns.name]);
+        ip(&[
+            "addr",
+            "add",
+            &format!("10.252.{third}.1/30"),
+            "dev",
+            &ns.host_link,
+        ]);
+        ip(&["link", "set", &ns.host_link, "up"]);
+        ip(&[
+            "-n",
+            &ns.name,
+            "addr",
+            "add",
+            &format!("{}/30", ns.ip),
+            "dev",
+            &peer,
+        ]);
+        ip(&["-n", &ns.name, "link", "set", &peer, "up"]);
+        ip(&["-n", &ns.name, "link", "set", "lo", "up"]);
+        ns
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let ip = berth_testkit::require_tool("ip", "iproute2");
+        let _ = Command::new(&ip)
+            .args(["link", "del", &self.host_link])
+            .status();
+        let _ = Command::new(&ip)
+            .args(["netns", "del", &self.name])
+            .status();
+    }
+}
+
+#[test]
+fn a_tls_registry_is_trusted_through_certs_d_and_refused_without_it() {
+    let netns = Netns::new();
+    let pki = berth_testkit::TestPki::new();
+    pki.server_for("registry", &netns.ip);
+    let registry = DockerRegistry::tls_in_netns(
+        &netns.name,
+        &format!("{}:5000", netns.ip),
+        &pki.path("registry.pem"),
+        &pki.path("registry-key.pem"),
+    );
+    // Docker's layout: certs.d/HOST:PORT/*.crt.
+    let certs = tempfile::tempdir().unwrap();
+    let ca_dir = certs.path().join(registry.host());
+    std::fs::create_dir_all(&ca_dir).unwrap();
+    std::fs::copy(pki.path("ca.pem"), ca_dir.join("ca.crt")).unwrap();
+    let berthd = Berthd::start_with(&["--registry-certs-dir", certs.path().to_str().unwrap()]);
+    let host = berthd.docker_host();
+    let busybox = busybox_archive(berthd.dir(), "busybox:latest");
+    let name = format!("{}/berth/busybox:v1", registry.host());
+    skopeo_push(&busybox.path, &name);
+
+    let out = docker(&host, &["pull", &name]);
+    assert!(out.status.success(), "{}", printed(&out));
+
+    // The CA is read for every connection: without it the certificate is not trusted.
+    std::fs::remove_file(ca_dir.join("ca.crt")).unwrap();
+    docker_ok(&host, &["rmi", &name]);
+    let out = docker(&host, &["pull", &name]);
+    assert!(!out.status.success(), "{}", printed(&out));
+    assert!(
+        printed(&out).contains("x509: certificate signed by unknown authority"),
+        "{}",
+        printed(&out)
+    );
+}

@@ -35,6 +35,16 @@ impl TestPki {
         TestPki { dir }
     }
 
+    /// Makes `NAME.pem` and `NAME-key.pem`: a server certificate of the CA for `ip`.
+    pub fn server_for(&self, name: &str, ip: &str) {
+        certificate(
+            self.dir.path(),
+            name,
+            Some("ca"),
+            &format!("subjectAltName=IP:{ip}\nextendedKeyUsage=serverAuth\n"),
+        );
+    }
+
     /// `NAME.pem` (certificates: `ca`, `server`, `client`, `rogue`) or `NAME-key.pem`.
     pub fn path(&self, file: &str) -> PathBuf {
         self.dir.path().join(file)

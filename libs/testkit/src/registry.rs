@@ -1,6 +1,7 @@
 //! A real registry for one test: Debian's `docker-registry` (distribution 2.8), storing in
 //! a temporary directory, on a port the kernel picks.
 
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -30,18 +31,43 @@ impl DockerRegistry {
     /// [`DockerRegistry::start`] with more configuration (YAML at the top level, e.g. an
     /// `auth:` section); storage and address stay the fixture's.
     pub fn with_config(extra: &str) -> Self {
+        Self::launch(None, "127.0.0.1:0", extra)
+    }
+
+    /// A registry serving TLS with `cert` and `key` on `addr` inside the network
+    /// namespace `netns` (made by the test; `ip netns exec` enters it).
+    pub fn tls_in_netns(netns: &str, addr: &str, cert: &Path, key: &Path) -> Self {
+        let tls = format!(
+            "  tls:\n    certificate: {}\n    key: {}\n",
+            cert.display(),
+            key.display()
+        );
+        Self::launch(Some(netns), addr, &tls)
+    }
+
+    /// `extra` goes at the end of the `http:` section when it is indented, at the top
+    /// level otherwise.
+    fn launch(netns: Option<&str>, addr: &str, extra: &str) -> Self {
         let bin = require_tool("docker-registry", "docker-registry");
         let dir = tempfile::tempdir().expect("temporary registry directory");
         let config = dir.path().join("config.yml");
         std::fs::write(
             &config,
             format!(
-                "version: 0.1\nlog:\n  level: info\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:0\n{extra}",
+                "version: 0.1\nlog:\n  level: info\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {addr}\n{extra}",
                 dir.path().join("data").display()
             ),
         )
         .expect("write the registry's config");
-        let mut child = Command::new(bin)
+        let mut command = match netns {
+            Some(ns) => {
+                let mut c = Command::new(require_tool("ip", "iproute2"));
+                c.args(["netns", "exec", ns]).arg(bin);
+                c
+            }
+            None => Command::new(bin),
+        };
+        let mut child = command
             .arg("serve")
             .arg(&config)
             .stdout(Stdio::null())
@@ -60,7 +86,7 @@ impl DockerRegistry {
         let host = line
             .split("listening on ")
             .nth(1)
-            .and_then(|rest| rest.split('"').next())
+            .and_then(|rest| rest.split(['"', ',']).next())
             .expect("the address after \"listening on\"")
             .to_owned();
         DockerRegistry {
