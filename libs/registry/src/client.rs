@@ -10,13 +10,13 @@ use berth_oci::Digest;
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 
 use crate::RegistryError;
 use crate::challenge::{self, Challenge};
 use crate::error::from_answer;
-use crate::transport::{Scheme, TransportConfig, send};
+use crate::transport::{Body, Scheme, TransportConfig, full, send};
 
 /// The largest manifest or index berth reads: 4 MiB, as containerd and distribution
 /// bound them, so a hostile registry cannot make it hold an endless document.
@@ -301,6 +301,53 @@ impl Registry {
             .map(drop)
     }
 
+    /// Uploads a blob of `size` bytes from `data` as it comes: one upload opened, then one
+    /// PUT whose body is the stream, so a layer never sits whole in memory. The stream
+    /// cannot be sent twice: the upload is opened first, which settles the credentials.
+    pub async fn push_blob_stream<S>(
+        &self,
+        repository: &str,
+        digest: &Digest,
+        size: u64,
+        data: S,
+    ) -> Result<(), RegistryError>
+    where
+        S: Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static,
+    {
+        let scope = push_scope(repository);
+        let path = format!("/v2/{repository}/blobs/uploads/");
+        let response = self
+            .call(Method::POST, &path, &scope, HeaderMap::new(), Bytes::new())
+            .await?;
+        let location = location(&response, &self.host)?;
+        let separator = if location.contains('?') { '&' } else { '?' };
+        let put = format!("{location}{separator}digest={digest}");
+        let scheme = self.scheme().await?;
+        let (scheme, host, target) = split_target(scheme, &self.host, &put)?;
+        let frames = data.map(|chunk| chunk.map(hyper::body::Frame::data));
+        let body: Body = BodyExt::boxed_unsync(http_body_util::StreamBody::new(frames));
+        let mut request = http::Request::builder()
+            .method(Method::PUT)
+            .uri(target.as_str())
+            .header(header::HOST, host.as_str())
+            .header(
+                header::USER_AGENT,
+                concat!("berth/", env!("CARGO_PKG_VERSION")),
+            )
+            .header(header::CONTENT_TYPE, "application/octet-stream")
+            .header(header::CONTENT_LENGTH, size);
+        if host == self.host
+            && let Some(a) = self.cached_authorization(&scope)
+        {
+            request = request.header(header::AUTHORIZATION, a);
+        }
+        let request = request
+            .body(body)
+            .map_err(|e| RegistryError::Invalid(e.to_string()))?;
+        let response = send(&self.transport, scheme, &host, request).await?;
+        self.check(response, &format!("PUT {path}")).await.map(drop)
+    }
+
     /// Puts a manifest under `reference` (a tag or its digest); returns its digest.
     pub async fn push_manifest(
         &self,
@@ -583,7 +630,7 @@ impl Registry {
                 request = request.header(header::CONTENT_LENGTH, body.len());
             }
             let request = request
-                .body(Full::new(body.clone()))
+                .body(full(body.clone()))
                 .map_err(|e| RegistryError::Invalid(e.to_string()))?;
             let response = send(&self.transport, target_scheme, &host, request).await?;
             if !response.status().is_redirection() || response.status() == StatusCode::NOT_MODIFIED
@@ -620,8 +667,8 @@ fn basic(c: &Credentials) -> String {
     )
 }
 
-fn bare_request(host: &str, path: &str) -> http::Request<Full<Bytes>> {
-    let mut request = http::Request::new(Full::new(Bytes::new()));
+fn bare_request(host: &str, path: &str) -> http::Request<Body> {
+    let mut request = http::Request::new(full(Bytes::new()));
     *request.uri_mut() = http::Uri::try_from(path).unwrap_or_default();
     if let Ok(host) = HeaderValue::from_str(host) {
         request.headers_mut().insert(header::HOST, host);

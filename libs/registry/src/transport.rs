@@ -203,12 +203,23 @@ pub enum Scheme {
     Http,
 }
 
+/// A request body: whole bytes, or a stream of them (a blob on its way up).
+pub type Body = http_body_util::combinators::UnsyncBoxBody<Bytes, std::io::Error>;
+
+/// Whole bytes as a [`Body`].
+pub fn full(bytes: Bytes) -> Body {
+    use http_body_util::BodyExt as _;
+    Full::new(bytes)
+        .map_err(|never| match never {})
+        .boxed_unsync()
+}
+
 /// Sends one request over a new connection to `host` (`name[:port]`).
 pub async fn send(
     config: &TransportConfig,
     scheme: Scheme,
     host: &str,
-    request: http::Request<Full<Bytes>>,
+    request: http::Request<Body>,
 ) -> Result<http::Response<Incoming>, RegistryError> {
     let connect_error = |message: String| RegistryError::Connect {
         registry: host.to_owned(),
@@ -260,7 +271,7 @@ fn tls_error(host: &str, e: std::io::Error) -> RegistryError {
 
 async fn handshake<T>(
     io: TokioIo<T>,
-    request: http::Request<Full<Bytes>>,
+    request: http::Request<Body>,
     host: &str,
 ) -> Result<http::Response<Incoming>, RegistryError>
 where

@@ -9,11 +9,13 @@ use berth_proto::v1 as proto;
 use berth_proto::v1::image_store_client::ImageStoreClient;
 use berth_registry::{Registry, RegistryError};
 use berth_rpc::TracedChannel;
-use futures::TryStreamExt;
+use futures::{StreamExt, TryStreamExt};
 use tokio::sync::mpsc;
 
 use crate::progress::{Lines as _, Progress, short_id};
 
+/// Bytes between two `Pushing` lines of one layer.
+const PROGRESS_STEP: u64 = 512 << 10;
 /// Docker's default `max-concurrent-uploads`.
 const PARALLEL_UPLOADS: usize = 5;
 
@@ -165,9 +167,9 @@ impl Push {
         if shown {
             self.say(Progress::line(&id, "Pushing")).await;
         }
-        // Whole in memory for one monolithic upload: layers go up as the registry takes
-        // them in one PUT. Chunked uploads that stream from the store are the next step.
-        let data: Vec<u8> = self
+        let id_for_stream = id.clone();
+        // Streamed from the store into one PUT: a layer never sits whole in memory.
+        let chunks = self
             .store
             .clone()
             .read_blob(proto::ReadBlobRequest {
@@ -178,26 +180,28 @@ impl Push {
             })
             .await
             .map_err(store_error)?
-            .into_inner()
-            .map_ok(|r| r.data)
-            .try_concat()
-            .await
-            .map_err(store_error)?;
-        if shown {
-            let total = data.len() as u64;
-            self.say(Progress {
-                id: id.clone(),
-                status: "Pushing".into(),
-                detail: Some(proto::ProgressDetail {
-                    current: total,
-                    total: size.max(total),
-                }),
-                ..Default::default()
-            })
-            .await;
-        }
+            .into_inner();
+        let progress = self.progress.clone();
+        let (mut sent, mut said) = (0u64, 0u64);
+        let data = chunks.map(move |chunk| {
+            let chunk = chunk.map_err(|s| std::io::Error::other(s.message().to_owned()))?;
+            sent += chunk.data.len() as u64;
+            if shown && (sent - said >= PROGRESS_STEP || sent == size) {
+                said = sent;
+                let _ = progress.try_send(Progress {
+                    id: id_for_stream.clone(),
+                    status: "Pushing".into(),
+                    detail: Some(proto::ProgressDetail {
+                        current: sent,
+                        total: size,
+                    }),
+                    ..Default::default()
+                });
+            }
+            Ok(bytes::Bytes::from(chunk.data))
+        });
         self.registry
-            .push_blob(repository, digest, data.into())
+            .push_blob_stream(repository, digest, size, data)
             .await?;
         if shown {
             self.say(Progress::line(&id, "Pushed")).await;
