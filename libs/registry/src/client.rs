@@ -275,30 +275,16 @@ impl Registry {
             .and_then(|v| v.parse().ok()))
     }
 
-    /// Uploads a blob in one request after opening an upload (the spec's monolithic
-    /// upload, which every registry takes).
+    /// Uploads a blob held whole in memory.
     pub async fn push_blob(
         &self,
         repository: &str,
         digest: &Digest,
         data: Bytes,
     ) -> Result<(), RegistryError> {
-        let scope = push_scope(repository);
-        let path = format!("/v2/{repository}/blobs/uploads/");
-        let response = self
-            .call(Method::POST, &path, &scope, HeaderMap::new(), Bytes::new())
-            .await?;
-        let location = location(&response, &self.host)?;
-        let separator = if location.contains('?') { '&' } else { '?' };
-        let put = format!("{location}{separator}digest={digest}");
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/octet-stream"),
-        );
-        self.call(Method::PUT, &put, &scope, headers, data)
-            .await
-            .map(drop)
+        let size = data.len() as u64;
+        let once = futures::stream::once(std::future::ready(Ok(data)));
+        self.push_blob_stream(repository, digest, size, once).await
     }
 
     /// Uploads a blob of `size` bytes from `data` as it comes: one upload opened, then one
