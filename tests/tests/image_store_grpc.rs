@@ -134,7 +134,8 @@ async fn blobs_are_verified_streamed_and_resumable() {
         .unwrap_err();
     assert_eq!(err.code(), tonic::Code::InvalidArgument);
 
-    // An upload that stops half way, then resumes from what the store reports.
+    // An upload that stops half way, then resumes from what the store reports: a named
+    // upload keeps what it received (its writer lost its source and comes back).
     let half = data.len() / 2;
     let err = s
         .client
@@ -144,20 +145,41 @@ async fn blobs_are_verified_streamed_and_resumable() {
         ))
         .await
         .unwrap_err();
-    assert!(err.message().contains("size mismatch"));
-    // A rejected upload is over: it starts again from zero.
-    let status = s
+    assert_eq!(err.code(), tonic::Code::Aborted, "{}", err.message());
+    assert!(
+        err.message().contains(&format!("resume from {half}")),
+        "{}",
+        err.message()
+    );
+    assert_eq!(
+        blob_files(&s),
+        0,
+        "nothing is visible before the whole blob"
+    );
+    let held = s
         .client
         .stat_upload(StatUploadRequest {
             upload_id: "up-1".into(),
         })
-        .await;
-    assert_eq!(status.unwrap_err().code(), tonic::Code::NotFound);
-    let ok = s
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(held.offset, half as u64);
+    // Resuming from anywhere else is refused.
+    let wrong = s
         .client
         .write_blob(write_messages(
             header(data.len() as u64, 0, "up-1"),
-            data.chunks(1 << 20).map(<[u8]>::to_vec).collect(),
+            vec![data.clone()],
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(wrong.code(), tonic::Code::FailedPrecondition);
+    let ok = s
+        .client
+        .write_blob(write_messages(
+            header(data.len() as u64, half as u64, "up-1"),
+            data[half..].chunks(1 << 20).map(<[u8]>::to_vec).collect(),
         ))
         .await
         .unwrap()

@@ -31,14 +31,24 @@ fn repo_digests(host: &str, name: &str) -> String {
     .to_owned()
 }
 
-#[test]
-fn docker_pull_takes_an_image_from_a_registry_and_it_runs() {
+/// A registry holding busybox as `berth/busybox:v1` (pushed by skopeo) and a berthd
+/// with its docker host and the busybox archive.
+fn seeded() -> (DockerRegistry, Berthd, String, berth_testkit::BusyboxImage) {
     let registry = DockerRegistry::start();
     let berthd = Berthd::start();
     let host = berthd.docker_host();
     let busybox = busybox_archive(berthd.dir(), "busybox:latest");
+    skopeo_push(
+        &busybox.path,
+        &format!("{}/berth/busybox:v1", registry.host()),
+    );
+    (registry, berthd, host, busybox)
+}
+
+#[test]
+fn docker_pull_takes_an_image_from_a_registry_and_it_runs() {
+    let (registry, _berthd, host, busybox) = seeded();
     let name = format!("{}/berth/busybox:v1", registry.host());
-    skopeo_push(&busybox.path, &name);
 
     let out = docker(&host, &["pull", &name]);
     let text = printed(&out);
@@ -83,14 +93,7 @@ fn docker_pull_takes_an_image_from_a_registry_and_it_runs() {
 
 #[test]
 fn a_missing_tag_or_repository_fails_with_docker_s_message() {
-    let registry = DockerRegistry::start();
-    let berthd = Berthd::start();
-    let host = berthd.docker_host();
-    let busybox = busybox_archive(berthd.dir(), "busybox:latest");
-    skopeo_push(
-        &busybox.path,
-        &format!("{}/berth/busybox:v1", registry.host()),
-    );
+    let (registry, _berthd, host, _busybox) = seeded();
 
     for missing in ["berth/busybox:nope", "berth/nothing:v1"] {
         let name = format!("{}/{missing}", registry.host());
@@ -365,5 +368,97 @@ fn a_tls_registry_is_trusted_through_certs_d_and_refused_without_it() {
         printed(&out).contains("x509: certificate signed by unknown authority"),
         "{}",
         printed(&out)
+    );
+}
+
+/// A TCP relay to `upstream` that cuts the first blob download after 64 KiB, as a
+/// dropped connection would; everything else passes untouched. Returns its address and
+/// whether a later download asked for a range from past the start.
+fn relay_cutting_one_download(
+    upstream: String,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicBool>) {
+    use std::io::{Read, Write};
+    use std::net::{Shutdown, TcpListener, TcpStream};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let cut_done = Arc::new(AtomicBool::new(false));
+    let ranged = Arc::new(AtomicBool::new(false));
+    let seen = ranged.clone();
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(client) = client else { return };
+            let (upstream, cut_done, seen) = (upstream.clone(), cut_done.clone(), seen.clone());
+            std::thread::spawn(move || {
+                let Ok(server) = TcpStream::connect(&upstream) else {
+                    return;
+                };
+                let mut head = [0u8; 512];
+                let n = client.peek(&mut head).unwrap_or(0);
+                let text = String::from_utf8_lossy(&head[..n]);
+                let blob = text.starts_with("GET ") && text.contains("/blobs/sha256:");
+                let range = text.to_ascii_lowercase().contains("range: bytes=");
+                if blob && range && !text.contains("bytes=0-") {
+                    seen.store(true, Ordering::SeqCst);
+                }
+                let cut = blob && !range;
+                let (mut from_client, mut to_server) =
+                    (client.try_clone().unwrap(), server.try_clone().unwrap());
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut from_client, &mut to_server);
+                    let _ = to_server.shutdown(Shutdown::Write);
+                });
+                let (mut from_server, mut to_client) = (server, client);
+                if cut && !cut_done.swap(true, Ordering::SeqCst) {
+                    let mut left = 64 << 10;
+                    let mut buf = [0u8; 8192];
+                    while left > 0 {
+                        let Ok(n) = from_server.read(&mut buf) else {
+                            break;
+                        };
+                        if n == 0 {
+                            break;
+                        }
+                        let n = n.min(left);
+                        if to_client.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                        left -= n;
+                    }
+                    let _ = to_client.shutdown(Shutdown::Both);
+                    let _ = from_server.shutdown(Shutdown::Both);
+                } else {
+                    let _ = std::io::copy(&mut from_server, &mut to_client);
+                    let _ = to_client.shutdown(Shutdown::Write);
+                }
+            });
+        }
+    });
+    (addr, ranged)
+}
+
+#[test]
+fn a_download_cut_short_resumes_where_it_stopped() {
+    let (registry, _berthd, host, busybox) = seeded();
+    let (relay, ranged) = relay_cutting_one_download(registry.host().to_owned());
+    let name = format!("{relay}/berth/busybox:v1");
+
+    let out = docker(&host, &["pull", &name]);
+    let text = printed(&out);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("Retrying in 1 second"), "{text}");
+    assert!(
+        ranged.load(std::sync::atomic::Ordering::SeqCst),
+        "the second download asks for the rest only"
+    );
+    assert!(text.contains("Pull complete"), "{text}");
+    assert_eq!(
+        docker_ok(&host, &["image", "inspect", "-f", "{{.Id}}", &name]).trim(),
+        busybox.image_id
+    );
+    assert_eq!(
+        docker_ok(&host, &["run", "--rm", &name, "echo", "whole"]).trim(),
+        "whole"
     );
 }

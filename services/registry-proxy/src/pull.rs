@@ -22,6 +22,9 @@ use crate::progress::{Lines as _, Progress, short_id};
 const PARALLEL_DOWNLOADS: usize = 3;
 /// The largest config berth reads.
 const CONFIG_LIMIT: usize = 8 << 20;
+/// How often a layer download cut short is resumed, and the first wait (then 2x, 3x).
+const RETRIES: u32 = 3;
+const RETRY_DELAY: std::time::Duration = std::time::Duration::from_secs(1);
 /// Bytes between two `Downloading` lines of one layer.
 const PROGRESS_STEP: u64 = 512 << 10;
 
@@ -37,6 +40,9 @@ pub enum PullError {
     },
     #[error(transparent)]
     Registry(#[from] RegistryError),
+    /// A download cut short: resumed, a few times, where it stopped.
+    #[error("{0}")]
+    Interrupted(RegistryError),
     #[error("{0}")]
     Image(String),
     #[error("image store: {0}")]
@@ -54,6 +60,12 @@ impl PullError {
             PullError::NotFound { .. } => 404,
             _ => 500,
         }
+    }
+}
+
+impl PullError {
+    fn is_interruption(&self) -> bool {
+        matches!(self, PullError::Interrupted(_))
     }
 }
 
@@ -230,7 +242,53 @@ impl Pull {
             }
             return Ok(());
         }
-        let (_, stream) = self.registry.blob(repository, digest, 0).await?;
+        // Named, so a download cut short resumes where the store stopped (Range).
+        let upload_id = format!("pull-{}", digest.to_string().replace(':', "-"));
+        let mut attempt = 0;
+        loop {
+            let offset = if attempt == 0 {
+                0
+            } else {
+                self.uploaded(&upload_id).await
+            };
+            match self
+                .download(repository, digest, size, &upload_id, offset)
+                .await
+            {
+                Ok(()) => break,
+                Err(e) if attempt < RETRIES && e.is_interruption() => {
+                    attempt += 1;
+                    let wait = RETRY_DELAY * attempt;
+                    tracing::info!(layer = %digest, error = %e, attempt, "download cut short, resuming");
+                    let seconds = wait.as_secs();
+                    let unit = if seconds == 1 { "second" } else { "seconds" };
+                    self.say(Progress::line(
+                        &id,
+                        &format!("Retrying in {seconds} {unit}"),
+                    ))
+                    .await;
+                    tokio::time::sleep(wait).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        self.say(Progress::line(&id, "Verifying Checksum")).await;
+        self.say(Progress::line(&id, "Download complete")).await;
+        self.say(Progress::line(&id, "Pull complete")).await;
+        Ok(())
+    }
+
+    /// Streams the layer from `offset` into the store's upload `upload_id`.
+    async fn download(
+        &self,
+        repository: &str,
+        digest: &Digest,
+        size: u64,
+        upload_id: &str,
+        offset: u64,
+    ) -> Result<(), PullError> {
+        let id = short_id(digest);
+        let (_, stream) = self.registry.blob(repository, digest, offset).await?;
         let header = proto::WriteBlobRequest {
             part: Some(proto::write_blob_request::Part::Header(
                 proto::WriteBlobHeader {
@@ -238,8 +296,8 @@ impl Pull {
                         value: digest.to_string(),
                     }),
                     expected_size: size,
-                    upload_id: String::new(),
-                    offset: 0,
+                    upload_id: upload_id.to_owned(),
+                    offset,
                     lease_id: self.lease_id.clone(),
                 },
             )),
@@ -247,17 +305,15 @@ impl Pull {
         let progress = self.progress.clone();
         let (error_tx, mut error_rx) = tokio::sync::oneshot::channel::<RegistryError>();
         let mut error_tx = Some(error_tx);
-        let mut done = 0u64;
-        let mut said = 0u64;
-        let id_for_stream = id.clone();
+        let mut done = offset;
+        let mut said = offset;
         let data = stream
             .map(move |chunk| match chunk {
                 Ok(bytes) => {
                     done += bytes.len() as u64;
                     if done - said >= PROGRESS_STEP || done == size {
                         said = done;
-                        let _ =
-                            progress.try_send(Progress::downloading(&id_for_stream, done, size));
+                        let _ = progress.try_send(Progress::downloading(&id, done, size));
                     }
                     Some(proto::WriteBlobRequest {
                         part: Some(proto::write_blob_request::Part::Data(bytes.to_vec())),
@@ -278,13 +334,28 @@ impl Pull {
             .write_blob(futures::stream::iter([header]).chain(data))
             .await;
         if let Ok(e) = error_rx.try_recv() {
-            return Err(e.into());
+            return Err(PullError::Interrupted(e));
         }
-        written.map_err(|s| PullError::Image(format!("layer {digest}: {}", s.message())))?;
-        self.say(Progress::line(&id, "Verifying Checksum")).await;
-        self.say(Progress::line(&id, "Download complete")).await;
-        self.say(Progress::line(&id, "Pull complete")).await;
-        Ok(())
+        match written {
+            Ok(_) => Ok(()),
+            // The registry's answer ended early without an error: cut short all the same.
+            Err(s) if s.code() == tonic::Code::Aborted => Err(PullError::Interrupted(
+                RegistryError::Invalid(format!("layer {digest}: {}", s.message())),
+            )),
+            Err(s) => Err(PullError::Image(format!("layer {digest}: {}", s.message()))),
+        }
+    }
+
+    /// How many bytes of a named upload the store holds.
+    async fn uploaded(&self, upload_id: &str) -> u64 {
+        self.store
+            .clone()
+            .stat_upload(proto::StatUploadRequest {
+                upload_id: upload_id.to_owned(),
+            })
+            .await
+            .map(|r| r.into_inner().offset)
+            .unwrap_or(0)
     }
 
     async fn has_blob(&self, digest: &Digest) -> bool {

@@ -126,6 +126,16 @@ impl ImageStoreService {
             .map_err(|e| Status::internal(format!("writing the upload: {e}")))?;
         }
         let size = header.expected_size;
+        // A named upload whose writer stopped short keeps its bytes for a resume (the
+        // writer lost its source, say a registry connection); a private one is over.
+        if !header.upload_id.is_empty() && ingest.offset() < size {
+            let held = ingest.offset();
+            drop(ingest);
+            return Err(Status::aborted(format!(
+                "upload {} holds {held} of {size} bytes; resume from {held}",
+                header.upload_id
+            )));
+        }
         let want = expected.clone();
         let (digest, existed) = blocking(move || ingest.commit(Some(&want), Some(size))).await?;
         self.protect(&header.lease_id, &digest).await?;
