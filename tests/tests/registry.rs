@@ -462,3 +462,100 @@ fn a_download_cut_short_resumes_where_it_stopped() {
         "whole"
     );
 }
+
+/// An OCI layout holding, as `v1`, an index of two one-layer images, linux/amd64 and
+/// linux/arm64, each with a file `/platform` naming it. Returns each image's config
+/// digest (its image ID), amd64 first.
+fn multi_platform_layout(dir: &std::path::Path) -> (String, String) {
+    use berth_oci::Digest;
+    let blobs = dir.join("blobs/sha256");
+    std::fs::create_dir_all(&blobs).unwrap();
+    let put = |bytes: &[u8]| -> (String, usize) {
+        let digest = Digest::of(bytes).to_string();
+        let hex = digest.trim_start_matches("sha256:");
+        std::fs::write(blobs.join(hex), bytes).unwrap();
+        (digest, bytes.len())
+    };
+    let mut manifests = Vec::new();
+    let mut ids = Vec::new();
+    for arch in ["amd64", "arm64"] {
+        let mut tar = tar::Builder::new(Vec::new());
+        let mut header = tar::Header::new_gnu();
+        header.set_size(arch.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        tar.append_data(&mut header, "platform", arch.as_bytes())
+            .unwrap();
+        let layer = tar.into_inner().unwrap();
+        let (layer_digest, layer_size) = put(&layer);
+        let config = format!(
+            r#"{{"architecture":"{arch}","os":"linux","config":{{"Cmd":["/platform"]}},"rootfs":{{"type":"layers","diff_ids":["{layer_digest}"]}}}}"#
+        );
+        let (config_digest, config_size) = put(config.as_bytes());
+        let manifest = format!(
+            r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{config_digest}","size":{config_size}}},"layers":[{{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"{layer_digest}","size":{layer_size}}}]}}"#
+        );
+        let (manifest_digest, manifest_size) = put(manifest.as_bytes());
+        manifests.push(format!(
+            r#"{{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"{manifest_digest}","size":{manifest_size},"platform":{{"architecture":"{arch}","os":"linux"}}}}"#
+        ));
+        ids.push(config_digest);
+    }
+    let index = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{}]}}"#,
+        manifests.join(",")
+    );
+    let (index_digest, index_size) = put(index.as_bytes());
+    std::fs::write(
+        dir.join("index.json"),
+        format!(
+            r#"{{"schemaVersion":2,"manifests":[{{"mediaType":"application/vnd.oci.image.index.v1+json","digest":"{index_digest}","size":{index_size},"annotations":{{"org.opencontainers.image.ref.name":"v1"}}}}]}}"#
+        ),
+    )
+    .unwrap();
+    std::fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+    (ids[0].clone(), ids[1].clone())
+}
+
+#[test]
+fn a_multi_platform_index_pulls_the_host_s_image_or_the_one_asked_for() {
+    let registry = DockerRegistry::start();
+    let berthd = Berthd::start();
+    let host = berthd.docker_host();
+    let layout = tempfile::tempdir().unwrap();
+    let (amd64, arm64) = multi_platform_layout(layout.path());
+    let name = format!("{}/berth/multi:v1", registry.host());
+    let out = Command::new(berth_testkit::require_tool("skopeo", "skopeo"))
+        .args(["copy", "--quiet", "--all", "--dest-tls-verify=false"])
+        .arg(format!("oci:{}:v1", layout.path().display()))
+        .arg(format!("docker://{name}"))
+        .output()
+        .expect("run skopeo");
+    assert!(out.status.success(), "skopeo copy --all: {}", printed(&out));
+
+    // This machine is amd64 (as CI's): the pull picks that image from the index.
+    assert_eq!(
+        std::env::consts::ARCH,
+        "x86_64",
+        "the test assumes an amd64 host"
+    );
+    docker_ok(&host, &["pull", &name]);
+    assert_eq!(
+        docker_ok(
+            &host,
+            &["image", "inspect", "-f", "{{.Id}} {{.Architecture}}", &name]
+        )
+        .trim(),
+        format!("{amd64} amd64")
+    );
+    // --platform asks for the other one.
+    docker_ok(&host, &["pull", "--platform", "linux/arm64", &name]);
+    assert_eq!(
+        docker_ok(
+            &host,
+            &["image", "inspect", "-f", "{{.Id}} {{.Architecture}}", &name]
+        )
+        .trim(),
+        format!("{arm64} arm64")
+    );
+}
