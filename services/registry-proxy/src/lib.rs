@@ -24,6 +24,10 @@ pub use berth_registry::TransportConfig;
 
 use crate::progress::{Lines as _, Progress};
 
+/// How long a pull's own lease lasts at most: a proxy that dies mid-pull leaves its
+/// blobs to GC after this.
+const PULL_LEASE_SECONDS: u64 = 3600;
+
 /// What the registry proxy needs.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -123,17 +127,41 @@ impl RegistryProxy for RegistryProxyService {
             &self.transport,
             credentials(r.auth),
         ));
+        // The pull's blobs stay under a lease until the image that names them is
+        // recorded: a `docker rmi` meanwhile runs GC, which must not take them.
+        let (lease_id, own_lease) = if r.lease_id.is_empty() {
+            let lease = self
+                .image_store
+                .clone()
+                .create_lease(proto::CreateLeaseRequest {
+                    ttl_seconds: PULL_LEASE_SECONDS,
+                    protect: Vec::new(),
+                    labels: [("berth.pull".to_owned(), r.reference.clone())].into(),
+                })
+                .await?
+                .into_inner();
+            (lease.lease_id, true)
+        } else {
+            (r.lease_id, false)
+        };
         let (tx, rx) = tokio::sync::mpsc::channel(64);
         let job = pull::Pull {
             store: self.image_store.clone(),
             registry,
             reference,
             platform: platform(r.platform),
-            lease_id: r.lease_id,
+            lease_id: lease_id.clone(),
             progress: tx,
         };
+        let mut store = self.image_store.clone();
         Ok(Response::new(streamed("pull", rx, async move {
-            job.run().await.map_err(|e| (e.to_string(), e.http_code()))
+            let result = job.run().await.map_err(|e| (e.to_string(), e.http_code()));
+            if own_lease {
+                let _ = store
+                    .delete_lease(proto::DeleteLeaseRequest { lease_id })
+                    .await;
+            }
+            result
         })))
     }
 

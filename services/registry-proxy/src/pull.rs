@@ -236,7 +236,7 @@ impl Pull {
         quiet: bool,
     ) -> Result<(), PullError> {
         let id = short_id(digest);
-        if self.has_blob(digest).await {
+        if self.claim(digest, size).await {
             if !quiet {
                 self.say(Progress::line(&id, "Already exists")).await;
             }
@@ -368,6 +368,31 @@ impl Pull {
             })
             .await
             .is_ok()
+    }
+
+    /// Whether the store has the blob, and if so, puts it under the pull's lease: an
+    /// image deleted meanwhile must not take a layer this pull counts on. A write of
+    /// no bytes does both (the store answers `already_existed` and protects it); when
+    /// the blob is absent that write fails, and the blob is downloaded.
+    async fn claim(&self, digest: &Digest, size: u64) -> bool {
+        let header = proto::WriteBlobRequest {
+            part: Some(proto::write_blob_request::Part::Header(
+                proto::WriteBlobHeader {
+                    expected_digest: Some(proto::Digest {
+                        value: digest.to_string(),
+                    }),
+                    expected_size: size,
+                    upload_id: String::new(),
+                    offset: 0,
+                    lease_id: self.lease_id.clone(),
+                },
+            )),
+        };
+        self.store
+            .clone()
+            .write_blob(futures::stream::iter([header]))
+            .await
+            .is_ok_and(|r| r.into_inner().already_existed)
     }
 
     async fn write_blob(&self, digest: &Digest, data: Vec<u8>) -> Result<(), PullError> {
