@@ -289,19 +289,7 @@ impl Pull {
     ) -> Result<(), PullError> {
         let id = short_id(digest);
         let (_, stream) = self.registry.blob(repository, digest, offset).await?;
-        let header = proto::WriteBlobRequest {
-            part: Some(proto::write_blob_request::Part::Header(
-                proto::WriteBlobHeader {
-                    expected_digest: Some(proto::Digest {
-                        value: digest.to_string(),
-                    }),
-                    expected_size: size,
-                    upload_id: upload_id.to_owned(),
-                    offset,
-                    lease_id: self.lease_id.clone(),
-                },
-            )),
-        };
+        let header = self.blob_header(digest, size, upload_id, offset);
         let progress = self.progress.clone();
         let (error_tx, mut error_rx) = tokio::sync::oneshot::channel::<RegistryError>();
         let mut error_tx = Some(error_tx);
@@ -358,6 +346,30 @@ impl Pull {
             .unwrap_or(0)
     }
 
+    /// The first message of a blob write: the store refuses bytes that do not hash to
+    /// `digest` or run past `size`, and keeps the blob under the pull's lease.
+    fn blob_header(
+        &self,
+        digest: &Digest,
+        size: u64,
+        upload_id: impl Into<String>,
+        offset: u64,
+    ) -> proto::WriteBlobRequest {
+        proto::WriteBlobRequest {
+            part: Some(proto::write_blob_request::Part::Header(
+                proto::WriteBlobHeader {
+                    expected_digest: Some(proto::Digest {
+                        value: digest.to_string(),
+                    }),
+                    expected_size: size,
+                    upload_id: upload_id.into(),
+                    offset,
+                    lease_id: self.lease_id.clone(),
+                },
+            )),
+        }
+    }
+
     async fn has_blob(&self, digest: &Digest) -> bool {
         self.store
             .clone()
@@ -375,19 +387,7 @@ impl Pull {
     /// no bytes does both (the store answers `already_existed` and protects it); when
     /// the blob is absent that write fails, and the blob is downloaded.
     async fn claim(&self, digest: &Digest, size: u64) -> bool {
-        let header = proto::WriteBlobRequest {
-            part: Some(proto::write_blob_request::Part::Header(
-                proto::WriteBlobHeader {
-                    expected_digest: Some(proto::Digest {
-                        value: digest.to_string(),
-                    }),
-                    expected_size: size,
-                    upload_id: String::new(),
-                    offset: 0,
-                    lease_id: self.lease_id.clone(),
-                },
-            )),
-        };
+        let header = self.blob_header(digest, size, String::new(), 0);
         self.store
             .clone()
             .write_blob(futures::stream::iter([header]))
@@ -396,19 +396,7 @@ impl Pull {
     }
 
     async fn write_blob(&self, digest: &Digest, data: Vec<u8>) -> Result<(), PullError> {
-        let header = proto::WriteBlobRequest {
-            part: Some(proto::write_blob_request::Part::Header(
-                proto::WriteBlobHeader {
-                    expected_digest: Some(proto::Digest {
-                        value: digest.to_string(),
-                    }),
-                    expected_size: data.len() as u64,
-                    upload_id: String::new(),
-                    offset: 0,
-                    lease_id: self.lease_id.clone(),
-                },
-            )),
-        };
+        let header = self.blob_header(digest, data.len() as u64, String::new(), 0);
         let data = proto::WriteBlobRequest {
             part: Some(proto::write_blob_request::Part::Data(data)),
         };
