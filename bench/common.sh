@@ -68,4 +68,17 @@ CONF
     "${podman[@]}" load -q -i "$work/busybox.tar" >/dev/null 2>&1
 }
 
+# Milliseconds of a command. A run that fails is no measurement: stop with its error
+# rather than time it.
+ms() {
+    local s e
+    s=$(date +%s%N)
+    if ! "$@" >/dev/null 2>"$work/last-error"; then
+        echo "failed: $* ($(cat "$work/last-error"))" >&2
+        exit 1
+    fi
+    e=$(date +%s%N)
+    echo $(( (e - s) / 1000000 ))
+}
+
 median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }

@@ -53,17 +53,6 @@ mb=$(python3 -c "print(round($bytes / 1048576, 1))")
 skopeo copy -q --dest-tls-verify=false "oci:$work/layout:v1" "docker://$reg/bench/big:v1"
 image="$reg/bench/big:v1"
 
-# Milliseconds of a command that must succeed.
-ms() {
-    local s e
-    s=$(date +%s%N)
-    if ! "$@" >/dev/null 2>"$work/last-error"; then
-        echo "failed: $* ($(cat "$work/last-error"))" >&2
-        exit 1
-    fi
-    e=$(date +%s%N)
-    echo $(( (e - s) / 1000000 ))
-}
 pull_and_run() { "${docker[@]}" pull -q "$image" && "${docker[@]}" run --rm "$image" true; }
 
 bp=() br=() sp=() pp=() bu=() su=()

@@ -36,17 +36,6 @@ json.dump(c, open("config.json", "w"))
 PY
 )
 
-# A run that fails is no measurement: stop with its error rather than time it.
-ms() {
-    local s e
-    s=$(date +%s%N)
-    if ! "$@" >/dev/null 2>"$work/last-error"; then
-        echo "failed: $* ($(cat "$work/last-error"))" >&2
-        exit 1
-    fi
-    e=$(date +%s%N)
-    echo $(( (e - s) / 1000000 ))
-}
 b=() bn=() r=() p=() pn=() c=()
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 for i in $(seq "$ROUNDS"); do
