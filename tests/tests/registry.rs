@@ -559,3 +559,97 @@ fn a_multi_platform_index_pulls_the_host_s_image_or_the_one_asked_for() {
         format!("{arm64} arm64")
     );
 }
+
+/// A registry that lies, on a free loopback port: `bad/blob:v1` names a layer it then
+/// serves with the wrong bytes, `bad/huge:v1` is a manifest over 4 MiB, `bad/loop:v1`
+/// redirects to itself. Raw HTTP/1.1, one answer per connection. Returns its address.
+fn lying_registry() -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let layer = vec![7u8; 4096];
+    let config = format!(
+        r#"{{"architecture":"amd64","os":"linux","rootfs":{{"type":"layers","diff_ids":["{}"]}}}}"#,
+        berth_oci::Digest::of(&layer)
+    );
+    let manifest = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{}","size":{}}},"layers":[{{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"{}","size":{}}}]}}"#,
+        berth_oci::Digest::of(config.as_bytes()),
+        config.len(),
+        berth_oci::Digest::of(&layer),
+        layer.len()
+    );
+    let config_path = format!("/blobs/{}", berth_oci::Digest::of(config.as_bytes()));
+    std::thread::spawn(move || {
+        for socket in listener.incoming() {
+            let Ok(mut socket) = socket else { return };
+            let mut request = Vec::new();
+            let mut buf = [0u8; 4096];
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                match socket.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => request.extend_from_slice(&buf[..n]),
+                }
+                // A TLS hello: this registry speaks plain HTTP only.
+                if request.first() == Some(&0x16) {
+                    break;
+                }
+            }
+            if request.first() == Some(&0x16) {
+                continue;
+            }
+            let text = String::from_utf8_lossy(&request);
+            let path = text.split_whitespace().nth(1).unwrap_or("/").to_owned();
+            let ok = |content_type: &str, body: &[u8]| {
+                let mut out = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                )
+                .into_bytes();
+                out.extend_from_slice(body);
+                out
+            };
+            let manifest_type = "application/vnd.oci.image.manifest.v1+json";
+            let answer = if path == "/v2/" {
+                ok("application/json", b"{}")
+            } else if path.ends_with("/bad/blob/manifests/v1") {
+                ok(manifest_type, manifest.as_bytes())
+            } else if path.ends_with(&config_path) {
+                ok("application/octet-stream", config.as_bytes())
+            } else if path.contains("/bad/blob/blobs/") {
+                ok("application/octet-stream", &vec![8u8; 4096])
+            } else if path.ends_with("/bad/huge/manifests/v1") {
+                ok(manifest_type, &vec![b' '; 5 << 20])
+            } else if path.ends_with("/bad/loop/manifests/v1") {
+                format!(
+                    "HTTP/1.1 302 Found\r\nLocation: {path}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                )
+                .into_bytes()
+            } else {
+                b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_vec()
+            };
+            let _ = socket.write_all(&answer);
+        }
+    });
+    addr
+}
+
+#[test]
+fn a_lying_registry_is_refused_and_nothing_is_kept() {
+    let berthd = Berthd::start();
+    let host = berthd.docker_host();
+    let registry = lying_registry();
+    for (repository, expected) in [
+        ("bad/blob", "digest"),
+        ("bad/huge", "limit"),
+        ("bad/loop", "redirects"),
+    ] {
+        let name = format!("{registry}/{repository}:v1");
+        let out = docker(&host, &["pull", &name]);
+        let text = printed(&out);
+        assert!(!out.status.success(), "{text}");
+        assert!(text.contains(expected), "{repository}: {text}");
+    }
+    let images = docker_ok(&host, &["images", "-aq"]);
+    assert!(images.trim().is_empty(), "nothing is kept: {images}");
+}
