@@ -211,15 +211,19 @@ impl Containers {
         };
         self.restarting.lock().await.insert(id.to_owned());
         tokio::time::sleep(delay).await;
-        self.restarting.lock().await.remove(id);
-        self.restart_by_policy(id).await;
+        // Still "restarting" until the new run is up (rerun ends the mark) or the restart
+        // is off: inspect in between must not show the old run as exited with the new
+        // count.
+        if !self.restart_by_policy(id).await {
+            self.restarting.lock().await.remove(id);
+        }
     }
 
     /// Restarts a container its policy wants running, unless the user stopped, started
-    /// or removed it during the delay.
-    async fn restart_by_policy(self: &Arc<Self>, id: &str) {
+    /// or removed it during the delay; returns whether it tried.
+    async fn restart_by_policy(self: &Arc<Self>, id: &str) -> bool {
         let Ok(mut record) = self.find(id) else {
-            return;
+            return false;
         };
         let this = self.clone();
         let rid = id.to_owned();
@@ -232,7 +236,7 @@ impl Containers {
         .await
         .unwrap_or(false);
         if !exited || record.manually_stopped {
-            return;
+            return false;
         }
         record.restart_count += 1;
         if let Err(e) = self.save(&record) {
@@ -241,6 +245,7 @@ impl Containers {
         if let Err(e) = self.rerun(&record).await {
             tracing::warn!(container = id, error = %e, "restarting the container failed");
         }
+        true
     }
 
     /// The container's restart policy, when it has one.
